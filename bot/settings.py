@@ -1,0 +1,88 @@
+"""The service's settings: one frozen object, parsed once at start from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Every knob an operator can turn; names are fixed by the external interface."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    database_url: str | None = Field(default=None, validation_alias=_env("INTAKE_DATABASE_URL"))
+    data_dir: Path = Field(default=Path("./var"), validation_alias=_env("INTAKE_DATA_DIR"))
+    master_key: SecretStr | None = Field(default=None, validation_alias=_env("INTAKE_MASTER_KEY"))
+    public_url: str | None = Field(default=None, validation_alias=_env("INTAKE_PUBLIC_URL"))
+    retention_days: int = Field(default=90, ge=1, validation_alias=_env("INTAKE_RETENTION_DAYS"))
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=_env("TWILIO_ACCOUNT_SID")
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("TWILIO_AUTH_TOKEN")
+    )
+    twilio_phone_number: SecretStr | None = Field(
+        default=None, validation_alias=_env("TWILIO_PHONE_NUMBER")
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com", validation_alias=_env("TWILIO_API_BASE")
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN")
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET")
+    )
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org", validation_alias=_env("TELEGRAM_API_BASE")
+    )
+
+    @field_validator(
+        "database_url",
+        "public_url",
+        "twilio_account_sid",
+        "master_key",
+        "twilio_auth_token",
+        "twilio_phone_number",
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `FOO=` in a .env file means "not set", not "set to the empty string".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'intake.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "master.keys"
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_phone_number)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None

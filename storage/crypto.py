@@ -1,0 +1,151 @@
+"""Envelope encryption and pseudonyms.
+
+Every witness has a random 256-bit data key, stored only wrapped (AES-256-GCM) by a
+versioned master key. Every sensitive field is sealed with AES-256-GCM under the
+witness's data key, with a random 96-bit nonce and associated data naming the table,
+field, row and data key, so a ciphertext moved anywhere else fails to open. Lookups use
+HMAC-SHA256 under a key derived (HKDF) from the master key with its own purpose label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from storage.keyring import KeySource, UnknownKeyVersion
+
+FORMAT_V1 = b"\x01"
+NONCE_BYTES = 12
+DATA_KEY_BYTES = 32
+PSEUDONYM_LABEL = b"witness-intake/pseudonym/v1"
+
+
+class DecryptionFailed(Exception):
+    """A ciphertext was altered, moved to another row or field, or sealed under another key."""
+
+
+class KeyUnavailable(Exception):
+    """The data key is gone (the witness was erased) or its master key version was retired."""
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    master_version: int
+    blob: bytes
+
+
+def _aad(*parts: str) -> bytes:
+    return "|".join(parts).encode("utf-8")
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, plaintext, FORMAT_V1 + aad)
+
+
+def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
+        raise DecryptionFailed("not a sealed value")
+    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(key).decrypt(nonce, body, FORMAT_V1 + aad)
+    except InvalidTag:
+        raise DecryptionFailed("ciphertext does not open under this key and place") from None
+
+
+class DataKey:
+    """An unwrapped per-witness key; seals and opens that witness's fields."""
+
+    __slots__ = ("_key", "owner")
+
+    def __init__(self, *, owner: UUID, key: bytes) -> None:
+        self.owner = owner
+        self._key = key
+
+    def seal(self, plaintext: str, *, table: str, field: str, row: UUID | str) -> bytes:
+        return _seal(self._key, plaintext.encode("utf-8"), self._field_aad(table, field, row))
+
+    def open(self, blob: bytes, *, table: str, field: str, row: UUID | str) -> str:
+        plaintext = _open(self._key, blob, self._field_aad(table, field, row))
+        return plaintext.decode("utf-8")
+
+    def _field_aad(self, table: str, field: str, row: UUID | str) -> bytes:
+        return _aad("field", table, field, str(row), f"dk:{self.owner}")
+
+    def __repr__(self) -> str:
+        return f"DataKey(owner={self.owner})"
+
+
+class Vault:
+    """Wraps data keys with the master keys and derives the pseudonym keys."""
+
+    def __init__(self, source: KeySource) -> None:
+        self._source = source
+        self._pseudonym_keys: dict[int, bytes] = {}
+
+    @property
+    def active_version(self) -> int:
+        return self._source.keyring.active
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        return tuple(sorted(self._source.refresh().keys))
+
+    def new_data_key(self, owner: UUID) -> tuple[DataKey, WrappedKey]:
+        raw = secrets.token_bytes(DATA_KEY_BYTES)
+        return DataKey(owner=owner, key=raw), self._wrap(raw, owner)
+
+    def unwrap(self, wrapped: WrappedKey | None, owner: UUID) -> DataKey:
+        if wrapped is None:
+            raise KeyUnavailable("this witness's data key has been destroyed")
+        try:
+            master = self._master(wrapped.master_version)
+        except UnknownKeyVersion as exc:
+            raise KeyUnavailable(str(exc)) from None
+        raw = _open(master, wrapped.blob, self._wrap_aad(owner, wrapped.master_version))
+        return DataKey(owner=owner, key=raw)
+
+    def rewrap(self, wrapped: WrappedKey, owner: UUID) -> WrappedKey:
+        """The same data key, wrapped under the active master key version."""
+        key = self.unwrap(wrapped, owner)
+        # Same module: the raw key bytes never leave storage.crypto.
+        return self._wrap(key._key, owner)
+
+    def pseudonym(self, value: str, *, purpose: str, version: int | None = None) -> bytes:
+        """A keyed hash of an identifier: stable for lookups, useless without the master key."""
+        key = self._pseudonym_key(self.active_version if version is None else version)
+        return hmac.new(key, _aad(purpose, value), hashlib.sha256).digest()
+
+    def pseudonym_candidates(self, value: str, *, purpose: str) -> dict[int, bytes]:
+        """The keyed hash under every master version held, for lookups across a rotation."""
+        return {v: self.pseudonym(value, purpose=purpose, version=v) for v in self.versions}
+
+    def _wrap(self, raw: bytes, owner: UUID) -> WrappedKey:
+        version = self.active_version
+        blob = _seal(self._master(version), raw, self._wrap_aad(owner, version))
+        return WrappedKey(master_version=version, blob=blob)
+
+    def _master(self, version: int) -> bytes:
+        try:
+            return self._source.keyring.key(version)
+        except UnknownKeyVersion:
+            return self._source.refresh().key(version)
+
+    def _pseudonym_key(self, version: int) -> bytes:
+        key = self._pseudonym_keys.get(version)
+        if key is None:
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PSEUDONYM_LABEL)
+            key = self._pseudonym_keys[version] = hkdf.derive(self._master(version))
+        return key
+
+    @staticmethod
+    def _wrap_aad(owner: UUID, version: int) -> bytes:
+        return _aad("data-key", str(owner), f"mk:{version}")

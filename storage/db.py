@@ -1,0 +1,154 @@
+"""Connections, transactions and migrations, on SQLite (embedded default) or PostgreSQL.
+
+Writes go through `Database.write()`. On SQLite every write transaction starts with
+BEGIN IMMEDIATE (it takes the single writer lock up front, so a read-then-write
+transaction can never fail half-way with "database is locked"), writers inside one
+process queue on an asyncio lock instead of spinning in SQLite's busy handler, and
+writers in other processes wait on the busy timeout. On PostgreSQL, rows that must not
+be changed concurrently are locked with SELECT ... FOR UPDATE by the repositories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL names an engine this service does not run on."""
+
+
+def async_url(url: str) -> str:
+    """Pick the async driver for a plain URL; an explicit `+asyncpg` or `+aiosqlite` is kept."""
+    parsed = make_url(url)
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgresql", "postgres"):
+        if driver not in ("", "asyncpg"):
+            raise DatabaseUrlError("PostgreSQL URLs must use the asyncpg driver (or none)")
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        if driver not in ("", "aiosqlite"):
+            raise DatabaseUrlError("SQLite URLs must use the aiosqlite driver (or none)")
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        pool_size=pool_size,
+        max_overflow=0,
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the driver so BEGIN is ours to write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a reply is only sent after its message survives a power cut too.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """The service's database: sessions for reading and writing, migrations, a health probe."""
+
+    def __init__(self, url: str, *, echo: bool = False, pg_options: dict[str, Any] | None = None):
+        self.url = async_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self._write_lock = asyncio.Lock()
+        if self.is_sqlite:
+            database = make_url(self.url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = _sqlite_engine(self.url, immediate=False, pool_size=5)
+            self._write_engine = _sqlite_engine(self.url, immediate=True, pool_size=1)
+        else:
+            connect_args = {"server_settings": pg_options} if pg_options else {}
+            self.engine = create_async_engine(
+                self.url, echo=echo, pool_size=10, max_overflow=10, connect_args=connect_args
+            )
+            self._write_engine = self.engine
+        self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits when the block ends and rolls back if it raises."""
+        if self.is_sqlite:
+            async with self._write_lock, self._writer() as session, session.begin():
+                yield session
+        else:
+            async with self._writer() as session, session.begin():
+                yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._reader() as session, session.begin():
+            yield session
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:  # any failure at all means "not healthy"
+            return False
+        return True
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        async with self._write_lock, self._write_engine.begin() as connection:
+            await connection.run_sync(_upgrade_to_head)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self._write_engine is not self.engine:
+            await self._write_engine.dispose()
+
+
+def alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("storage") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), "head")

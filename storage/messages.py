@@ -1,0 +1,110 @@
+"""Messages in and out, sealed; provider ids kept only as keyed hashes for de-duplication."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.crypto import DataKey, Vault
+from storage.models import Message, OutboxItem
+
+PROVIDER_PURPOSE = "provider-message-id"
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    direction: str
+    text: str | None
+    at: datetime
+    delivery: str | None
+
+
+def provider_key(vault: Vault, *, channel: str, provider_id: str) -> bytes:
+    """The keyed hash stored for a provider's message id, under the active master key."""
+    return vault.pseudonym(f"{channel}\x00{provider_id}", purpose=PROVIDER_PURPOSE)
+
+
+def provider_lookup(vault: Vault, *, channel: str, provider_id: str) -> dict[int, bytes]:
+    return vault.pseudonym_candidates(f"{channel}\x00{provider_id}", purpose=PROVIDER_PURPOSE)
+
+
+async def find_by_provider_id(
+    session: AsyncSession, *, vault: Vault, channel: str, provider_id: str
+) -> Message | None:
+    """The inbound message a provider already delivered under this id, if any."""
+    keys = provider_lookup(vault, channel=channel, provider_id=provider_id)
+    query = select(Message).where(Message.provider_key.in_(list(keys.values())))
+    return (await session.execute(query)).scalars().first()
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    key: DataKey,
+    direction: str,
+    text: str,
+    case_id: uuid.UUID | None = None,
+    provider_key: bytes | None = None,
+    reply_to_id: uuid.UUID | None = None,
+    delivery: str | None = None,
+) -> Message:
+    message_id = uuid.uuid4()
+    message = Message(
+        id=message_id,
+        witness_id=key.owner,
+        case_id=case_id,
+        direction=direction,
+        body_sealed=key.seal(text, table="messages", field="body", row=message_id),
+        provider_key=provider_key,
+        reply_to_id=reply_to_id,
+        delivery=delivery,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def enqueue(session: AsyncSession, *, message: Message, channel: str) -> OutboxItem:
+    """Owe the witness this outbound message; the outbox worker delivers it."""
+    item = OutboxItem(message_id=message.id, witness_id=message.witness_id, channel=channel)
+    session.add(item)
+    await session.flush()
+    return item
+
+
+def open_body(message: Message, key: DataKey) -> str | None:
+    if message.body_sealed is None:
+        return None
+    return key.open(message.body_sealed, table="messages", field="body", row=message.id)
+
+
+async def replies_to(session: AsyncSession, *, message_id: uuid.UUID) -> list[Message]:
+    query = select(Message).where(Message.reply_to_id == message_id).order_by(Message.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def attach_to_case(
+    session: AsyncSession, *, witness_id: uuid.UUID, case_id: uuid.UUID
+) -> None:
+    """Give the intake's messages to the case it opened, so the transcript is whole."""
+    await session.execute(
+        update(Message)
+        .where(Message.witness_id == witness_id, Message.case_id.is_(None))
+        .values(case_id=case_id)
+    )
+
+
+async def transcript(
+    session: AsyncSession, *, key: DataKey, case_id: uuid.UUID
+) -> list[TranscriptLine]:
+    query = select(Message).where(Message.case_id == case_id).order_by(Message.created_at)
+    return [
+        TranscriptLine(
+            direction=m.direction, text=open_body(m, key), at=m.created_at, delivery=m.delivery
+        )
+        for m in (await session.execute(query)).scalars()
+    ]

@@ -1,0 +1,42 @@
+"""Retention: witnesses whose cases closed long ago, or who went quiet mid-intake, are shredded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+
+from storage import audit
+from storage.db import Database
+from storage.models import Case, Witness, utcnow
+from storage.witnesses import erase_witness
+
+BATCH = 200
+
+
+async def purge(db: Database, *, retention_days: int, now: datetime | None = None) -> int:
+    """Apply retention now; returns how many witnesses were erased."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    recent_or_open = exists().where(
+        Case.witness_id == Witness.id,
+        (Case.status != "closed") | (Case.closed_at >= cutoff),
+    )
+    # Chosen and erased in one transaction, so a witness who writes meanwhile is kept.
+    query = (
+        select(Witness.id)
+        .where(Witness.erased_at.is_(None), Witness.last_active_at < cutoff, ~recent_or_open)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    erased = 0
+    while True:
+        async with db.write() as session:
+            batch = list((await session.execute(query)).scalars())
+            for witness_id in batch:
+                for case_id in await erase_witness(session, witness_id=witness_id):
+                    await audit.record(
+                        session, actor_kind="system", action="case.expired", case_id=case_id
+                    )
+        if not batch:
+            return erased
+        erased += len(batch)

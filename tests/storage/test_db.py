@@ -1,0 +1,113 @@
+"""The database layer on both engines: URLs, migrations, and writers that never collide."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from storage.db import Database, DatabaseUrlError, async_url
+from storage.models import AuditEvent, Base, Caseworker
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:////tmp/x.db", "sqlite+aiosqlite:////tmp/x.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("postgresql://u@h:5432/d", "postgresql+asyncpg://u@h:5432/d"),
+        ("postgres://u:p@h/d", "postgresql+asyncpg://u:p@h/d"),
+        ("postgresql+asyncpg://u@h/d", "postgresql+asyncpg://u@h/d"),
+    ],
+)
+def test_plain_urls_get_their_async_driver(given: str, expected: str) -> None:
+    assert async_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u@h/d", "postgresql+psycopg2://u@h/d", "sqlite+pysqlite:///x"]
+)
+def test_unsupported_urls_are_refused(url: str) -> None:
+    with pytest.raises(DatabaseUrlError):
+        async_url(url)
+
+
+async def test_migrations_build_exactly_the_models(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        diff = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    assert diff == []
+
+
+async def test_migrating_twice_is_harmless(db: Database) -> None:
+    await db.migrate()
+    async with db.read() as session:
+        version = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    assert version is not None
+
+
+async def test_healthy_database_answers_ping(db: Database) -> None:
+    assert await db.ping()
+
+
+async def test_unreachable_database_fails_ping(tmp_path: Path) -> None:
+    # A read-only, non-database file stands in for a broken database.
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"this is not a database" * 100)
+    broken = Database(f"sqlite:///{bogus}")
+    assert not await broken.ping()
+    await broken.dispose()
+
+
+async def _read_then_write(db: Database, worker: int, rounds: int) -> None:
+    for i in range(rounds):
+        async with db.write() as session:
+            # Read first, then write: the pattern that breaks deferred SQLite transactions.
+            await session.scalar(select(func.count()).select_from(AuditEvent))
+            session.add(AuditEvent(actor_kind="system", action=f"w{worker}.{i}"))
+
+
+async def test_concurrent_writers_never_hit_a_locked_database(database_url: str) -> None:
+    # Two Database objects stand for two processes on one file: separate pools, locks.
+    first, second = Database(database_url), Database(database_url)
+    await first.migrate()
+    try:
+        await asyncio.gather(
+            *(_read_then_write(db, worker, 25) for worker, db in enumerate([first, second] * 4))
+        )
+        async with first.read() as session:
+            written = await session.scalar(select(func.count()).select_from(AuditEvent))
+        assert written == 8 * 25
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_failed_write_rolls_back(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.write() as session:
+            session.add(
+                Caseworker(
+                    id=uuid.uuid4(), username="ana", password_hash="x", queues="", languages="en"
+                )
+            )
+            await session.flush()
+            raise RuntimeError("boom")
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Caseworker)) == 0
+
+
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    await db.migrate()
+    async with db.read() as session:
+        mode = await session.scalar(text("PRAGMA journal_mode"))
+        timeout = await session.scalar(text("PRAGMA busy_timeout"))
+    await db.dispose()
+    assert (mode, timeout) == ("wal", 30000)
