@@ -1,0 +1,218 @@
+"""The command line: `python -m bot ...`, also installed as `witness-intake ...`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+
+from pydantic import ValidationError
+
+from bot.app import Services, build_services, build_web_app
+from bot.settings import Settings
+from handlers.terminal import run_chat
+from storage import caseworkers, rotation
+from storage.keyring import MasterKeyError
+from storage.retention import purge
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="witness-intake", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database and start the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+
+    chat = commands.add_parser("chat", help="play a witness in the terminal")
+    chat.add_argument(
+        "--as",
+        dest="identity",
+        default="terminal",
+        help="which pretend witness to be (the same name continues a conversation)",
+    )
+
+    commands.add_parser("migrate", help="create or migrate the database, then exit")
+
+    worker = commands.add_parser("caseworker", help="caseworker accounts")
+    worker_commands = worker.add_subparsers(dest="action", required=True)
+    add = worker_commands.add_parser("add", help="create a caseworker account")
+    add.add_argument("username")
+    add.add_argument("--queues", default="general", help="comma-separated queue names")
+    add.add_argument("--languages", default="en", help="comma-separated: en,es")
+    add.add_argument("--supervisor", action="store_true")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    keys = commands.add_parser("keys", help="master keys")
+    key_commands = keys.add_subparsers(dest="action", required=True)
+    key_commands.add_parser("rotate", help="add a master key version and rewrap every data key")
+    retire = key_commands.add_parser("retire", help="remove an old master key version")
+    retire.add_argument("version", type=int)
+    key_commands.add_parser("status", help="master key versions and what uses them")
+
+    commands.add_parser("purge", help="apply the retention period now")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # The terminal chat is the witness's screen: keep service chatter off it.
+    quiet = args.command == "chat"
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic narrates every plugin it loads; only its problems matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        names = ", ".join(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"])
+        print(f"invalid settings: {names}", file=sys.stderr)
+        return 2
+    handler = _HANDLERS[(args.command, getattr(args, "action", None))]
+    try:
+        services = build_services(settings)
+    except MasterKeyError as exc:
+        print(f"master key problem: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_run(services, handler, args))
+
+
+async def _run(
+    services: Services,
+    handler: Callable[[Services, argparse.Namespace], Awaitable[int]],
+    args: argparse.Namespace,
+) -> int:
+    try:
+        await services.db.migrate()
+        return await handler(services, args)
+    finally:
+        await services.close()
+
+
+async def _serve(services: Services, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    app = build_web_app(services)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        # Access logs would carry client addresses and paths: ours log aliases instead.
+        access_log=False,
+        server_header=False,
+        log_config=None,
+    )
+    log.info("serving on http://%s:%d (database: %s)", args.host, args.port, services.db.dialect)
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+async def _chat(services: Services, args: argparse.Namespace) -> int:
+    await run_chat(services.desk, address=f"terminal:{args.identity}")
+    return 0
+
+
+async def _migrate(services: Services, _args: argparse.Namespace) -> int:
+    print(f"database is at the newest schema ({services.db.dialect})")
+    return 0
+
+
+async def _caseworker_add(services: Services, args: argparse.Namespace) -> int:
+    generated = not args.password_stdin
+    if generated:
+        password = secrets.token_urlsafe(15)
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        async with services.db.write() as session:
+            account = await caseworkers.add_caseworker(
+                session,
+                username=args.username,
+                password=password,
+                queues=_split(args.queues),
+                languages=_split(args.languages),
+                supervisor=args.supervisor,
+            )
+    except (caseworkers.InvalidAccount, caseworkers.UsernameTaken) as exc:
+        print(f"cannot add caseworker: {exc}", file=sys.stderr)
+        return 1
+    print(f"caseworker {account.username} added")
+    if generated:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+async def _keys_rotate(services: Services, _args: argparse.Namespace) -> int:
+    try:
+        if not services.keys.from_environment:
+            services.keys.add_version()
+    except MasterKeyError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    report = await rotation.rewrap_all(services.db, vault=services.vault)
+    print(
+        f"active master key version {report.active_version}: "
+        f"{report.rewrapped} data keys rewrapped, {report.relooked} lookup keys re-derived"
+    )
+    return 0
+
+
+async def _keys_retire(services: Services, args: argparse.Namespace) -> int:
+    users = await rotation.still_using(services.db, version=args.version)
+    if users:
+        print(
+            f"version {args.version} still protects {users} keys: run `keys rotate` first",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        services.keys.retire(args.version)
+    except MasterKeyError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"master key version {args.version} retired")
+    return 0
+
+
+async def _keys_status(services: Services, _args: argparse.Namespace) -> int:
+    keyring = services.keys.refresh()
+    source = "INTAKE_MASTER_KEY" if services.keys.from_environment else "key file"
+    print(f"master keys from the {source}; active version {keyring.active}")
+    for version in sorted(keyring.keys):
+        users = await rotation.still_using(services.db, version=version)
+        print(f"  version {version}: {users} keys depend on it")
+    return 0
+
+
+async def _purge(services: Services, _args: argparse.Namespace) -> int:
+    erased = await purge(services.db, retention_days=services.settings.retention_days)
+    print(f"retention {services.settings.retention_days} days: {erased} witnesses erased")
+    return 0
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+_HANDLERS: dict[
+    tuple[str, str | None], Callable[[Services, argparse.Namespace], Awaitable[int]]
+] = {
+    ("serve", None): _serve,
+    ("chat", None): _chat,
+    ("migrate", None): _migrate,
+    ("caseworker", "add"): _caseworker_add,
+    ("keys", "rotate"): _keys_rotate,
+    ("keys", "retire"): _keys_retire,
+    ("keys", "status"): _keys_status,
+    ("purge", None): _purge,
+}

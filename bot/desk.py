@@ -1,0 +1,263 @@
+"""The intake desk: runs one witness message through the engine and stores what it did.
+
+Everything one inbound message causes (the message, the new conversation state, a case
+opened, the replies owed) is written in a single transaction, before any reply leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.intake.engine import advance
+from bot.intake.model import (
+    CaseOpened,
+    CaseStatus,
+    Context,
+    ConversationState,
+    EraseConfirmed,
+    Inbound,
+    Language,
+    LanguageChosen,
+    OptedIn,
+    OptedOut,
+    Reply,
+    Turn,
+    WitnessWrote,
+)
+from bot.reference import new_reference
+from storage import audit, cases, conversations, messages, witnesses
+from storage.cases import ReferenceTaken
+from storage.crypto import DataKey, Vault
+from storage.db import Database
+from storage.models import Case, Witness
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 5
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    TELEGRAM = "telegram"
+    TERMINAL = "terminal"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A witness's message as the edge hands it in: only what the intake needs."""
+
+    channel: Channel
+    address: str
+    text: str
+    provider_id: str | None = None
+    language_hint: Language | None = None
+    has_media: bool = False
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What to answer: replies already stored, and whether the message was seen before."""
+
+    replies: tuple[Reply, ...]
+    alias: str | None
+    duplicate: bool = False
+    erased: bool = False
+    language: Language | None = None
+
+
+class IntakeDesk:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        vault: Vault,
+        inline_channels: frozenset[Channel] = frozenset({Channel.SMS, Channel.TERMINAL}),
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        # Inline channels answer in the response itself (TwiML, the terminal); the rest
+        # are owed their replies through the outbox.
+        self._inline = inline_channels
+
+    async def receive(self, message: InboundMessage) -> Receipt:
+        """Record one inbound message and everything it causes; replies come back stored."""
+        for _ in range(ATTEMPTS):
+            try:
+                async with self._db.write() as session:
+                    return await self._receive(session, message)
+            except ReferenceTaken:
+                log.warning("case reference collision; drawing another")
+            except IntegrityError:
+                # Two deliveries of the same message raced on PostgreSQL: the retry finds
+                # the first one and answers as a duplicate.
+                log.info("concurrent insert conflict; retrying")
+        raise RuntimeError("could not record the message after repeated conflicts")
+
+    async def _receive(self, session: AsyncSession, message: InboundMessage) -> Receipt:
+        if message.provider_id is not None:
+            seen = await messages.find_by_provider_id(
+                session,
+                vault=self._vault,
+                channel=message.channel,
+                provider_id=message.provider_id,
+            )
+            if seen is not None:
+                return await self._repeat(session, seen.id, seen.witness_id)
+
+        witness = await witnesses.find_witness(
+            session, vault=self._vault, channel=message.channel, address=message.address
+        )
+        if witness is None:
+            witness, key = await witnesses.create_witness(
+                session, vault=self._vault, channel=message.channel, address=message.address
+            )
+        else:
+            key = await witnesses.data_key_for(session, vault=self._vault, witness_id=witness.id)
+
+        saved = await conversations.load_state(session, key=key, witness_id=witness.id)
+        state = ConversationState.from_dict(saved) if saved else None
+        case = await _current_case(session, witness_id=witness.id, state=state)
+        turn = advance(
+            state,
+            Inbound(
+                text=message.text,
+                language_hint=message.language_hint,
+                has_media=message.has_media,
+            ),
+            Context(
+                new_reference=new_reference(),
+                case_status=CaseStatus(case.status) if case else None,
+            ),
+        )
+        inbound = await messages.add_message(
+            session,
+            key=key,
+            direction="in",
+            text=message.text,
+            case_id=case.id if case and _wrote_to(turn, case) else None,
+            provider_key=self._provider_key(message),
+        )
+        return await self._apply(
+            session, witness=witness, key=key, turn=turn, inbound_id=inbound.id, case=case
+        )
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        *,
+        witness: Witness,
+        key: DataKey,
+        turn: Turn,
+        inbound_id: uuid.UUID,
+        case: Case | None,
+    ) -> Receipt:
+        for event in turn.events:
+            if isinstance(event, EraseConfirmed):
+                return await self._erase(session, witness=witness, turn=turn)
+            if isinstance(event, LanguageChosen):
+                witness.language = event.language.value
+            elif isinstance(event, OptedOut):
+                witness.opted_out = True
+            elif isinstance(event, OptedIn):
+                witness.opted_out = False
+            elif isinstance(event, CaseOpened):
+                case = await self._open_case(session, key=key, event=event)
+            elif isinstance(event, WitnessWrote) and case is not None:
+                await cases.note_witness_activity(session, case=case)
+
+        await conversations.save_state(
+            session, key=key, witness_id=witness.id, state=turn.state.to_dict()
+        )
+        channel = Channel(witness.channel)
+        inline = channel in self._inline
+        for reply in turn.replies:
+            out = await messages.add_message(
+                session,
+                key=key,
+                direction="out",
+                text=reply.text,
+                case_id=case.id if case and case.reference == turn.state.reference else None,
+                reply_to_id=inbound_id,
+                delivery="sent" if inline else "queued",
+            )
+            if not inline:
+                await messages.enqueue(session, message=out, channel=channel)
+        await witnesses.touch(session, witness=witness)
+        log.info(
+            "witness %s: step=%s replies=%d events=%s",
+            witness.alias,
+            turn.state.step,
+            len(turn.replies),
+            ",".join(type(e).__name__ for e in turn.events) or "-",
+        )
+        return Receipt(replies=turn.replies, alias=witness.alias, language=turn.state.language)
+
+    async def _open_case(self, session: AsyncSession, *, key: DataKey, event: CaseOpened) -> Case:
+        case = await cases.open_case(
+            session,
+            key=key,
+            reference=event.reference,
+            queue=event.queue,
+            priority=event.priority.value,
+            language=event.language.value,
+            needs=list(event.needs),
+            answers=event.answers,
+        )
+        await messages.attach_to_case(session, witness_id=key.owner, case_id=case.id)
+        await audit.record(session, actor_kind="witness", action="case.opened", case_id=case.id)
+        log.info("case %s opened in %s (%s)", case.reference, case.queue, case.priority)
+        return case
+
+    async def _erase(self, session: AsyncSession, *, witness: Witness, turn: Turn) -> Receipt:
+        case_ids = await witnesses.erase_witness(session, witness_id=witness.id)
+        for case_id in case_ids:
+            await audit.record(session, actor_kind="witness", action="case.erased", case_id=case_id)
+        log.info("witness %s erased their data", witness.alias)
+        # Nothing of theirs can be stored any more, the farewell included.
+        return Receipt(
+            replies=turn.replies, alias=witness.alias, erased=True, language=turn.state.language
+        )
+
+    async def _repeat(
+        self, session: AsyncSession, message_id: uuid.UUID, witness_id: uuid.UUID
+    ) -> Receipt:
+        """A provider retry: answer exactly as before and store nothing new."""
+        witness = await session.get(Witness, witness_id)
+        replies: list[Reply] = []
+        if witness is not None and witness.erased_at is None:
+            key = await witnesses.data_key_for(session, vault=self._vault, witness_id=witness_id)
+            for out in await messages.replies_to(session, message_id=message_id):
+                text = messages.open_body(out, key)
+                if text is not None:
+                    replies.append(Reply(text=text))
+        alias = witness.alias if witness else None
+        log.info("witness %s: duplicate delivery ignored", alias)
+        return Receipt(replies=tuple(replies), alias=alias, duplicate=True)
+
+    def _provider_key(self, message: InboundMessage) -> bytes | None:
+        if message.provider_id is None:
+            return None
+        return messages.provider_key(
+            self._vault, channel=message.channel, provider_id=message.provider_id
+        )
+
+
+def _wrote_to(turn: Turn, case: Case) -> bool:
+    return any(isinstance(e, WitnessWrote) and e.reference == case.reference for e in turn.events)
+
+
+async def _current_case(
+    session: AsyncSession, *, witness_id: uuid.UUID, state: ConversationState | None
+) -> Case | None:
+    """The case the conversation last opened, if it still exists."""
+    if state is None or state.reference is None:
+        return None
+    query = select(Case).where(Case.witness_id == witness_id, Case.reference == state.reference)
+    return (await session.execute(query)).scalar_one_or_none()

@@ -1,0 +1,15 @@
+"""Case references: 8 random Crockford base32 characters, shown as XXXX-XXXX."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+
+
+def new_reference() -> str:
+    """A random reference: it says nothing about how many cases exist or in what order."""
+    body = "".join(secrets.choice(CROCKFORD) for _ in range(8))
+    return f"{body[:4]}-{body[4:]}"

@@ -1,0 +1,40 @@
+"""Background work that runs beside the web app in the serving process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from storage.db import Database
+from storage.retention import purge
+
+log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    name: str
+
+    async def run(self) -> None: ...
+
+
+class RetentionWorker:
+    """Applies the retention period once an hour, so closed cases expire on time."""
+
+    name = "retention"
+
+    def __init__(self, *, db: Database, retention_days: int, interval: float = 3600.0) -> None:
+        self._db = db
+        self._days = retention_days
+        self._interval = interval
+
+    async def run(self) -> None:
+        while True:
+            try:
+                erased = await purge(self._db, retention_days=self._days)
+                if erased:
+                    log.info("retention: %d witnesses expired and erased", erased)
+            except Exception:
+                # A failed pass is retried next interval; the worker must not die.
+                log.exception("retention pass failed")
+            await asyncio.sleep(self._interval)

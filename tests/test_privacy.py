@@ -1,0 +1,137 @@
+"""The witness promise, tested as a promise: canaries go in, nothing readable comes out.
+
+Full intakes run with canary values (a phone number, a narrative, a code word); then
+every byte of the database files (main, -wal, -shm), the key file's folder, and every log
+line is searched for each canary in raw, digits-only and UTF-16 forms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Services, build_services
+from bot.desk import Channel, InboundMessage
+from storage.models import Base
+from tests.conftest import make_settings
+from tests.intake_scripts import ENGLISH_MOVE, SPANISH_SUPPORT
+
+PHONE = "+1 (555) 013-9876"
+PHONE_DIGITS = "15550139876"
+TELEGRAM_CHAT = "778899112233"
+NARRATIVE = "Quetzalcoatl-Canary saw the red truck at 4417 Juniper"
+NARRATIVE_ES = "Vi a Canario-Zanahoria con una pistola"
+CODE_WORD = "marmalade-osprey"
+CANARIES = [PHONE, PHONE_DIGITS, TELEGRAM_CHAT, NARRATIVE, NARRATIVE_ES, CODE_WORD]
+
+
+def forms(canary: str) -> list[bytes]:
+    """Every way a canary could sit in a file: raw, digits only, UTF-16 either way round."""
+    variants = {canary}
+    digits = "".join(ch for ch in canary if ch.isdigit())
+    if len(digits) >= 7:
+        variants.add(digits)
+    # Long free text might be split or truncated; a distinctive slice must not appear either.
+    if len(canary) > 24:
+        variants.add(canary[:20])
+    out = []
+    for variant in variants:
+        out += [
+            variant.encode("utf-8"),
+            variant.lower().encode("utf-8"),
+            variant.encode("utf-16-le"),
+            variant.encode("utf-16-be"),
+        ]
+    return out
+
+
+def find_canaries(blobs: Iterable[tuple[str, bytes]]) -> list[str]:
+    hits = []
+    for where, blob in blobs:
+        lowered = blob.lower()
+        for canary in CANARIES:
+            for form in forms(canary):
+                if form in blob or form.lower() in lowered:
+                    hits.append(f"{canary!r} in {where}")
+    return hits
+
+
+async def run_intakes(services: Services) -> None:
+    english = list(ENGLISH_MOVE)
+    english[10], english[11] = NARRATIVE, CODE_WORD
+    for i, text in enumerate([*english, "more: " + NARRATIVE, "STATUS", "HELP"]):
+        await services.desk.receive(
+            InboundMessage(channel=Channel.SMS, address=PHONE, text=text, provider_id=f"SM{i:032x}")
+        )
+    spanish = list(SPANISH_SUPPORT)
+    spanish[7] = NARRATIVE_ES
+    for text in spanish:
+        await services.desk.receive(
+            InboundMessage(channel=Channel.TELEGRAM, address=TELEGRAM_CHAT, text=text)
+        )
+
+
+def files_under(folder: Path) -> list[tuple[str, bytes]]:
+    return [(str(p), p.read_bytes()) for p in folder.rglob("*") if p.is_file()]
+
+
+def log_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, bytes]]:
+    lines = []
+    for record in caplog.records:
+        text = f"{record.name} {record.getMessage()} {record.exc_text or ''}"
+        lines.append((f"log {record.name}", text.encode("utf-8")))
+    return lines
+
+
+async def test_canaries_never_reach_sqlite_files_or_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data_dir = tmp_path / "data"
+    services = build_services(make_settings(data_dir, f"sqlite:///{data_dir / 'intake.db'}"))
+    await services.db.migrate()
+    await run_intakes(services)
+
+    # While the service runs, the newest pages sit in the -wal and -shm files.
+    live = files_under(data_dir)
+    assert any(name.endswith("-wal") for name, _ in live)
+    assert find_canaries(live) == []
+
+    await services.close()
+    assert find_canaries(files_under(data_dir)) == []
+    assert find_canaries(log_lines(caplog)) == []
+
+
+async def test_canaries_never_reach_table_rows_or_logs(
+    tmp_path: Path, db_kind: str, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    services = build_services(make_settings(tmp_path / "data", database_url))
+    await services.db.migrate()
+    try:
+        await run_intakes(services)
+        rows: list[tuple[str, bytes]] = []
+        async with services.db.read() as session:
+            for table in Base.metadata.sorted_tables:
+                for row in (await session.execute(select(table))).all():
+                    for column, value in zip(table.columns, row, strict=True):
+                        blob = value if isinstance(value, bytes) else str(value).encode()
+                        rows.append((f"{table.name}.{column.name}", blob))
+        assert len(rows) > 100
+        assert find_canaries(rows) == []
+        assert find_canaries(log_lines(caplog)) == []
+    finally:
+        await services.close()
+
+
+def test_the_search_finds_what_it_looks_for() -> None:
+    # The detector itself must be able to fail, or the tests above prove nothing.
+    assert find_canaries([("plain", f"x{CODE_WORD}y".encode())])
+    assert find_canaries([("utf16", PHONE_DIGITS.encode("utf-16-le"))])
+    assert find_canaries([("digits", b"..15550139876..")])
+    assert find_canaries([("upper", NARRATIVE.upper().encode())])
+    assert not find_canaries([("clean", b"nothing to see")])
