@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
-from bot.desk import IntakeDesk
+from bot.desk import Channel, IntakeDesk
+from bot.outbox import Doorbell, OutboxWorker, Sender
 from bot.settings import Settings
-from bot.workers import RetentionWorker
+from bot.workers import RetentionWorker, Worker
 from handlers.web import create_app
 from storage.crypto import Vault
 from storage.db import Database
@@ -25,6 +28,7 @@ class Services:
     keys: KeySource
     vault: Vault
     desk: IntakeDesk
+    doorbell: Doorbell = field(default_factory=Doorbell)
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -38,16 +42,17 @@ def build_services(settings: Settings) -> Services:
     )
     vault = Vault(keys)
     db = Database(settings.resolved_database_url)
-    return Services(
-        settings=settings, db=db, keys=keys, vault=vault, desk=IntakeDesk(db=db, vault=vault)
-    )
+    doorbell = Doorbell()
+    desk = IntakeDesk(db=db, vault=vault, on_owed=doorbell.ring)
+    return Services(settings=settings, db=db, keys=keys, vault=vault, desk=desk, doorbell=doorbell)
 
 
 def channel_report(settings: Settings) -> list[str]:
     """One line per channel saying whether it is on, and if not, what it lacks."""
     lines = []
     if settings.sms_enabled:
-        lines.append("SMS channel: on")
+        inbound = "on" if settings.public_url else "off until INTAKE_PUBLIC_URL is set"
+        lines.append(f"SMS channel: on (sending on; inbound webhook {inbound})")
     else:
         missing = [
             name
@@ -59,17 +64,93 @@ def channel_report(settings: Settings) -> list[str]:
             if not value
         ]
         lines.append(f"SMS channel: off ({', '.join(missing)} not set)")
-    if settings.telegram_enabled:
-        lines.append("Telegram channel: on")
-    else:
+    if not settings.telegram_enabled:
         lines.append("Telegram channel: off (TELEGRAM_BOT_TOKEN not set)")
+    elif settings.public_url and settings.telegram_webhook_secret:
+        lines.append("Telegram channel: on (webhook)")
+    elif settings.public_url:
+        lines.append(
+            "Telegram channel: on (long polling; the webhook stays off until "
+            "TELEGRAM_WEBHOOK_SECRET is set)"
+        )
+    else:
+        lines.append("Telegram channel: on (long polling: INTAKE_PUBLIC_URL not set)")
     return lines
 
 
+@dataclass
+class _Parts:
+    routes: list[BaseRoute] = field(default_factory=list)
+    senders: dict[str, Sender] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def _sms(services: Services, parts: _Parts) -> None:
+    settings = services.settings
+    if not settings.sms_enabled:
+        return
+    from handlers.twilio_client import TwilioSender
+    from handlers.twilio_sms import STATUS_PATH, TwilioWebhooks
+
+    assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - sms_enabled
+    assert settings.twilio_phone_number  # noqa: S101 - sms_enabled
+    token = settings.twilio_auth_token.get_secret_value()
+    public_url = settings.public_url.rstrip("/") if settings.public_url else None
+    sender = TwilioSender(
+        account_sid=settings.twilio_account_sid,
+        auth_token=token,
+        from_number=settings.twilio_phone_number.get_secret_value(),
+        api_base=settings.twilio_api_base,
+        status_callback=public_url + STATUS_PATH if public_url else None,
+    )
+    parts.senders[Channel.SMS] = sender
+    parts.closers.append(sender.close)
+    if public_url:
+        webhooks = TwilioWebhooks(
+            desk=services.desk,
+            db=services.db,
+            vault=services.vault,
+            auth_token=token,
+            public_url=public_url,
+        )
+        parts.routes.extend(webhooks.routes())
+
+
+def _telegram(services: Services, parts: _Parts) -> None:
+    settings = services.settings
+    if settings.telegram_bot_token is None:
+        return
+    from handlers.telegram import TelegramChannel
+
+    secret = settings.telegram_webhook_secret
+    channel = TelegramChannel(
+        desk=services.desk,
+        token=settings.telegram_bot_token.get_secret_value(),
+        api_base=settings.telegram_api_base,
+        webhook_secret=secret.get_secret_value() if secret else None,
+        use_webhook=bool(settings.public_url and secret),
+    )
+    parts.senders[Channel.TELEGRAM] = channel.sender
+    parts.routes.extend(channel.routes())
+    parts.workers.extend(channel.workers())
+    parts.closers.append(channel.close)
+
+
 def build_web_app(services: Services) -> FastAPI:
+    """The web app with every channel whose settings are present, and the workers."""
     for line in channel_report(services.settings):
         log.info("%s", line)
-    workers = [
-        RetentionWorker(db=services.db, retention_days=services.settings.retention_days),
-    ]
-    return create_app(db=services.db, workers=workers)
+    parts = _Parts()
+    _sms(services, parts)
+    _telegram(services, parts)
+    outbox = OutboxWorker(
+        db=services.db, vault=services.vault, senders=parts.senders, doorbell=services.doorbell
+    )
+    retention = RetentionWorker(db=services.db, retention_days=services.settings.retention_days)
+    return create_app(
+        db=services.db,
+        workers=[outbox, retention, *parts.workers],
+        routes=parts.routes,
+        on_shutdown=parts.closers,
+    )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -31,16 +33,19 @@ from bot.intake.model import (
     Turn,
     WitnessWrote,
 )
+from bot.outbox import encode_options
 from bot.reference import new_reference
 from storage import audit, cases, conversations, messages, witnesses
 from storage.cases import ReferenceTaken
 from storage.crypto import DataKey, Vault
 from storage.db import Database
-from storage.models import Case, Witness
+from storage.models import Case, Witness, utcnow
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
+# Telegram lets a bot delete messages in a private chat for 48 hours.
+CHAT_DELETE_WINDOW = timedelta(hours=47)
 
 
 class Channel(StrEnum):
@@ -59,6 +64,9 @@ class InboundMessage:
     provider_id: str | None = None
     language_hint: Language | None = None
     has_media: bool = False
+    # The provider's handle for this message in the witness's chat (a Telegram message
+    # id), kept sealed so the chat can be cleaned when the witness erases their data.
+    handle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class Receipt:
     alias: str | None
     duplicate: bool = False
     erased: bool = False
+    opted_out: bool = False
     language: Language | None = None
 
 
@@ -79,9 +88,11 @@ class IntakeDesk:
         db: Database,
         vault: Vault,
         inline_channels: frozenset[Channel] = frozenset({Channel.SMS, Channel.TERMINAL}),
+        on_owed: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
         self._vault = vault
+        self._on_owed = on_owed
         # Inline channels answer in the response itself (TwiML, the terminal); the rest
         # are owed their replies through the outbox.
         self._inline = inline_channels
@@ -91,10 +102,14 @@ class IntakeDesk:
         for _ in range(ATTEMPTS):
             try:
                 async with self._db.write() as session:
-                    return await self._receive(session, message)
+                    receipt = await self._receive(session, message)
+                if receipt.replies and Channel(message.channel) not in self._inline:
+                    self._on_owed()
+                return receipt
             except ReferenceTaken:
                 log.warning("case reference collision; drawing another")
-            except IntegrityError:
+            except IntegrityError as exc:
+                log.debug("integrity conflict: %s", type(exc.orig).__name__)
                 # Two deliveries of the same message raced on PostgreSQL: the retry finds
                 # the first one and answers as a duplicate.
                 log.info("concurrent insert conflict; retrying")
@@ -121,7 +136,7 @@ class IntakeDesk:
         else:
             key = await witnesses.data_key_for(session, vault=self._vault, witness_id=witness.id)
 
-        saved = await conversations.load_state(session, key=key, witness_id=witness.id)
+        stored, saved = await conversations.load_state(session, key=key, witness_id=witness.id)
         state = ConversationState.from_dict(saved) if saved else None
         case = await _current_case(session, witness_id=witness.id, state=state)
         turn = advance(
@@ -140,13 +155,19 @@ class IntakeDesk:
             session,
             key=key,
             direction="in",
-            text=message.text,
+            text=message.text or ("[media not kept]" if message.has_media else ""),
             case_id=case.id if case and _wrote_to(turn, case) else None,
             provider_key=self._provider_key(message),
+            handle=message.handle,
         )
-        return await self._apply(
+        receipt = await self._apply(
             session, witness=witness, key=key, turn=turn, inbound_id=inbound.id, case=case
         )
+        if not receipt.erased:
+            conversations.save_state(
+                session, key=key, witness_id=witness.id, state=turn.state.to_dict(), row=stored
+            )
+        return receipt
 
     async def _apply(
         self,
@@ -160,7 +181,7 @@ class IntakeDesk:
     ) -> Receipt:
         for event in turn.events:
             if isinstance(event, EraseConfirmed):
-                return await self._erase(session, witness=witness, turn=turn)
+                return await self._erase(session, witness=witness, key=key, turn=turn)
             if isinstance(event, LanguageChosen):
                 witness.language = event.language.value
             elif isinstance(event, OptedOut):
@@ -172,12 +193,9 @@ class IntakeDesk:
             elif isinstance(event, WitnessWrote) and case is not None:
                 await cases.note_witness_activity(session, case=case)
 
-        await conversations.save_state(
-            session, key=key, witness_id=witness.id, state=turn.state.to_dict()
-        )
         channel = Channel(witness.channel)
         inline = channel in self._inline
-        for reply in turn.replies:
+        for position, reply in enumerate(turn.replies):
             out = await messages.add_message(
                 session,
                 key=key,
@@ -186,9 +204,10 @@ class IntakeDesk:
                 case_id=case.id if case and case.reference == turn.state.reference else None,
                 reply_to_id=inbound_id,
                 delivery="sent" if inline else "queued",
+                options=encode_options(reply.options) if reply.options else None,
             )
             if not inline:
-                await messages.enqueue(session, message=out, channel=channel)
+                await messages.enqueue(session, message=out, channel=channel, position=position)
         await witnesses.touch(session, witness=witness)
         log.info(
             "witness %s: step=%s replies=%d events=%s",
@@ -197,7 +216,12 @@ class IntakeDesk:
             len(turn.replies),
             ",".join(type(e).__name__ for e in turn.events) or "-",
         )
-        return Receipt(replies=turn.replies, alias=witness.alias, language=turn.state.language)
+        return Receipt(
+            replies=turn.replies,
+            alias=witness.alias,
+            opted_out=witness.opted_out,
+            language=turn.state.language,
+        )
 
     async def _open_case(self, session: AsyncSession, *, key: DataKey, event: CaseOpened) -> Case:
         case = await cases.open_case(
@@ -215,7 +239,24 @@ class IntakeDesk:
         log.info("case %s opened in %s (%s)", case.reference, case.queue, case.priority)
         return case
 
-    async def _erase(self, session: AsyncSession, *, witness: Witness, turn: Turn) -> Receipt:
+    async def _erase(
+        self, session: AsyncSession, *, witness: Witness, key: DataKey, turn: Turn
+    ) -> Receipt:
+        channel = Channel(witness.channel)
+        if channel not in self._inline:
+            # The farewell and the chat clean-up must outlive the data key: they travel
+            # sealed under the transit key and are deleted once done.
+            await messages.enqueue_erasure(
+                session,
+                vault=self._vault,
+                witness_id=witness.id,
+                channel=channel,
+                address=witnesses.reply_address(witness, key),
+                farewell=[reply.text for reply in turn.replies],
+                handles=await messages.recent_handles(
+                    session, key=key, since=utcnow() - CHAT_DELETE_WINDOW
+                ),
+            )
         case_ids = await witnesses.erase_witness(session, witness_id=witness.id)
         for case_id in case_ids:
             await audit.record(session, actor_kind="witness", action="case.erased", case_id=case_id)

@@ -27,4 +27,3 @@ async def record(
             detail=detail,
         )
     )
-    await session.flush()

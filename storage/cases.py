@@ -71,4 +71,3 @@ async def by_reference(session: AsyncSession, *, reference: str) -> Case | None:
 
 async def note_witness_activity(session: AsyncSession, *, case: Case) -> None:
     case.witness_active_at = utcnow()
-    await session.flush()

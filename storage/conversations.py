@@ -14,18 +14,24 @@ from storage.models import Conversation, utcnow
 
 async def load_state(
     session: AsyncSession, *, key: DataKey, witness_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> tuple[Conversation | None, dict[str, Any] | None]:
+    """The stored row (hold on to it to save without reading again) and the opened state."""
     row = await session.get(Conversation, witness_id)
     if row is None:
-        return None
+        return None, None
     state: dict[str, Any] = json.loads(
         key.open(row.state_sealed, table="conversations", field="state", row=witness_id)
     )
-    return state
+    return row, state
 
 
-async def save_state(
-    session: AsyncSession, *, key: DataKey, witness_id: uuid.UUID, state: dict[str, Any]
+def save_state(
+    session: AsyncSession,
+    *,
+    key: DataKey,
+    witness_id: uuid.UUID,
+    state: dict[str, Any],
+    row: Conversation | None,
 ) -> None:
     sealed = key.seal(
         json.dumps(state, ensure_ascii=False, separators=(",", ":")),
@@ -33,10 +39,8 @@ async def save_state(
         field="state",
         row=witness_id,
     )
-    row = await session.get(Conversation, witness_id)
     if row is None:
         session.add(Conversation(witness_id=witness_id, state_sealed=sealed))
     else:
         row.state_sealed = sealed
         row.updated_at = utcnow()
-    await session.flush()

@@ -26,6 +26,7 @@ FORMAT_V1 = b"\x01"
 NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
 PSEUDONYM_LABEL = b"witness-intake/pseudonym/v1"
+TRANSIT_LABEL = b"witness-intake/transit/v1"
 
 
 class DecryptionFailed(Exception):
@@ -89,7 +90,7 @@ class Vault:
 
     def __init__(self, source: KeySource) -> None:
         self._source = source
-        self._pseudonym_keys: dict[int, bytes] = {}
+        self._derived_keys: dict[tuple[bytes, int], bytes] = {}
 
     @property
     def active_version(self) -> int:
@@ -128,6 +129,25 @@ class Vault:
         """The keyed hash under every master version held, for lookups across a rotation."""
         return {v: self.pseudonym(value, purpose=purpose, version=v) for v in self.versions}
 
+    def seal_transit(self, plaintext: str, *, row: UUID) -> bytes:
+        """Seal short-lived work that must outlive a witness's data key (the erase farewell).
+
+        Sealed under a key derived from the active master key, and deleted once done.
+        """
+        version = self.active_version
+        key = self._derived(TRANSIT_LABEL, version)
+        body = _seal(key, plaintext.encode("utf-8"), _aad("transit", str(row), f"mk:{version}"))
+        return version.to_bytes(2, "big") + body
+
+    def open_transit(self, blob: bytes, *, row: UUID) -> str:
+        version = int.from_bytes(blob[:2], "big")
+        try:
+            key = self._derived(TRANSIT_LABEL, version)
+        except UnknownKeyVersion as exc:
+            raise KeyUnavailable(str(exc)) from None
+        aad = _aad("transit", str(row), f"mk:{version}")
+        return _open(key, blob[2:], aad).decode("utf-8")
+
     def _wrap(self, raw: bytes, owner: UUID) -> WrappedKey:
         version = self.active_version
         blob = _seal(self._master(version), raw, self._wrap_aad(owner, version))
@@ -140,10 +160,15 @@ class Vault:
             return self._source.refresh().key(version)
 
     def _pseudonym_key(self, version: int) -> bytes:
-        key = self._pseudonym_keys.get(version)
+        return self._derived(PSEUDONYM_LABEL, version)
+
+    def _derived(self, label: bytes, version: int) -> bytes:
+        """A key for one purpose, derived (HKDF-SHA256) from a master key version."""
+        master = self._master(version)  # raises once the version is retired
+        key = self._derived_keys.get((label, version))
         if key is None:
-            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PSEUDONYM_LABEL)
-            key = self._pseudonym_keys[version] = hkdf.derive(self._master(version))
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label)
+            key = self._derived_keys[(label, version)] = hkdf.derive(master)
         return key
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,8 @@ async def add_message(
     provider_key: bytes | None = None,
     reply_to_id: uuid.UUID | None = None,
     delivery: str | None = None,
+    options: str | None = None,
+    handle: str | None = None,
 ) -> Message:
     message_id = uuid.uuid4()
     message = Message(
@@ -62,24 +65,85 @@ async def add_message(
         provider_key=provider_key,
         reply_to_id=reply_to_id,
         delivery=delivery,
+        options_sealed=(
+            key.seal(options, table="messages", field="options", row=message_id)
+            if options
+            else None
+        ),
     )
+    if handle is not None:
+        set_handle(message, key, handle)
     session.add(message)
-    await session.flush()
     return message
 
 
-async def enqueue(session: AsyncSession, *, message: Message, channel: str) -> OutboxItem:
+async def enqueue(
+    session: AsyncSession, *, message: Message, channel: str, position: int = 0
+) -> OutboxItem:
     """Owe the witness this outbound message; the outbox worker delivers it."""
-    item = OutboxItem(message_id=message.id, witness_id=message.witness_id, channel=channel)
+    item = OutboxItem(
+        message_id=message.id, witness_id=message.witness_id, channel=channel, position=position
+    )
     session.add(item)
-    await session.flush()
     return item
+
+
+async def enqueue_erasure(
+    session: AsyncSession,
+    *,
+    vault: Vault,
+    witness_id: uuid.UUID,
+    channel: str,
+    address: str,
+    farewell: list[str],
+    handles: list[str],
+) -> OutboxItem:
+    """Owe a just-erased witness a goodbye and a cleaned chat, sealed under the transit key."""
+    item_id = uuid.uuid4()
+    work = {"address": address, "farewell": farewell, "handles": handles}
+    item = OutboxItem(
+        id=item_id,
+        kind="erase",
+        witness_id=witness_id,
+        channel=channel,
+        payload_sealed=vault.seal_transit(json.dumps(work), row=item_id),
+    )
+    session.add(item)
+    return item
+
+
+async def recent_handles(session: AsyncSession, *, key: DataKey, since: datetime) -> list[str]:
+    """The chat handles of this witness's messages (both ways) written since a moment."""
+    query = select(Message).where(
+        Message.witness_id == key.owner,
+        Message.handle_sealed.is_not(None),
+        Message.created_at >= since,
+    )
+    handles = [open_handle(m, key) for m in (await session.execute(query)).scalars()]
+    return [h for h in handles if h is not None]
 
 
 def open_body(message: Message, key: DataKey) -> str | None:
     if message.body_sealed is None:
         return None
     return key.open(message.body_sealed, table="messages", field="body", row=message.id)
+
+
+def open_options(message: Message, key: DataKey) -> str | None:
+    if message.options_sealed is None:
+        return None
+    return key.open(message.options_sealed, table="messages", field="options", row=message.id)
+
+
+def set_handle(message: Message, key: DataKey, handle: str) -> None:
+    """Keep, sealed, the provider's handle for this message in the witness's chat."""
+    message.handle_sealed = key.seal(handle, table="messages", field="handle", row=message.id)
+
+
+def open_handle(message: Message, key: DataKey) -> str | None:
+    if message.handle_sealed is None:
+        return None
+    return key.open(message.handle_sealed, table="messages", field="handle", row=message.id)
 
 
 async def replies_to(session: AsyncSession, *, message_id: uuid.UUID) -> list[Message]:

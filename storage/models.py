@@ -22,7 +22,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -61,6 +61,15 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+def _parent(target: str) -> Mapped[object]:
+    """A many-to-one link that is never loaded (lazy="raise").
+
+    It exists so the unit of work inserts a parent row before its children within one
+    flush: without it, rows of different tables go out in no particular order.
+    """
+    return relationship(target, lazy="raise", viewonly=False)
+
+
 class Witness(Base):
     """A person who wrote in, known only by a keyed hash of their address."""
 
@@ -90,6 +99,7 @@ class DataKeyRow(Base):
     master_version: Mapped[int] = mapped_column(Integer, index=True)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    witness: Mapped[object] = _parent("Witness")
 
 
 class Conversation(Base):
@@ -102,6 +112,7 @@ class Conversation(Base):
     )
     state_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    witness: Mapped[object] = _parent("Witness")
 
 
 class Caseworker(Base):
@@ -143,6 +154,7 @@ class Case(Base):
     claimed_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     witness_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+    witness: Mapped[object] = _parent("Witness")
 
 
 class Message(Base):
@@ -158,31 +170,48 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3))
     body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     provider_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    # Reply options (buttons) and the provider's own handle for this message in the
+    # witness's chat (a Telegram message id, to delete it on erasure), both sealed.
+    options_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    handle_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     reply_to_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     delivery: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    witness: Mapped[object] = _parent("Witness")
+    case: Mapped[object] = _parent("Case")
 
 
 class OutboxItem(Base):
-    """A message the service owes a witness, written in the same transaction that caused it."""
+    """Work the service owes a witness's channel, written in the same transaction that caused it.
+
+    `kind` "message" delivers a stored message; "erase" carries, sealed under the transit
+    key, what is needed to say goodbye and clean the chat after a witness's data key is gone.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    message_id: Mapped[uuid.UUID] = mapped_column(
+    kind: Mapped[str] = mapped_column(String(16), default="message", server_default="message")
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), unique=True
     )
+    payload_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     witness_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("witnesses.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    # Order among the items one inbound message caused (created_at orders the rest).
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    message: Mapped[object] = _parent("Message")
+    witness: Mapped[object] = _parent("Witness")
 
 
 class AuditEvent(Base):

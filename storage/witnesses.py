@@ -59,13 +59,11 @@ async def create_witness(
         opted_out=False,
     )
     session.add(witness)
-    await session.flush()
     session.add(
         DataKeyRow(
             witness_id=witness_id, master_version=wrapped.master_version, wrapped=wrapped.blob
         )
     )
-    await session.flush()
     return witness, key
 
 
@@ -102,7 +100,11 @@ async def erase_witness(session: AsyncSession, *, witness_id: uuid.UUID) -> list
     )
     await session.execute(
         update(OutboxItem)
-        .where(OutboxItem.witness_id == witness_id, OutboxItem.status == "pending")
+        .where(
+            OutboxItem.witness_id == witness_id,
+            OutboxItem.status == "pending",
+            OutboxItem.kind == "message",
+        )
         .values(status="failed", last_error="erased")
     )
     case_ids = list(
@@ -118,4 +120,3 @@ async def erase_witness(session: AsyncSession, *, witness_id: uuid.UUID) -> list
 
 async def touch(session: AsyncSession, *, witness: Witness, when: datetime | None = None) -> None:
     witness.last_active_at = when or utcnow()
-    await session.flush()

@@ -12,11 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.app import Services, build_services
 from bot.desk import Channel, InboundMessage
-from storage.models import Base
+from tests.canaries import files_under, find_canaries, log_lines, table_rows
 from tests.conftest import make_settings
 from tests.intake_scripts import ENGLISH_MOVE, SPANISH_SUPPORT
 
@@ -29,35 +28,8 @@ CODE_WORD = "marmalade-osprey"
 CANARIES = [PHONE, PHONE_DIGITS, TELEGRAM_CHAT, NARRATIVE, NARRATIVE_ES, CODE_WORD]
 
 
-def forms(canary: str) -> list[bytes]:
-    """Every way a canary could sit in a file: raw, digits only, UTF-16 either way round."""
-    variants = {canary}
-    digits = "".join(ch for ch in canary if ch.isdigit())
-    if len(digits) >= 7:
-        variants.add(digits)
-    # Long free text might be split or truncated; a distinctive slice must not appear either.
-    if len(canary) > 24:
-        variants.add(canary[:20])
-    out = []
-    for variant in variants:
-        out += [
-            variant.encode("utf-8"),
-            variant.lower().encode("utf-8"),
-            variant.encode("utf-16-le"),
-            variant.encode("utf-16-be"),
-        ]
-    return out
-
-
-def find_canaries(blobs: Iterable[tuple[str, bytes]]) -> list[str]:
-    hits = []
-    for where, blob in blobs:
-        lowered = blob.lower()
-        for canary in CANARIES:
-            for form in forms(canary):
-                if form in blob or form.lower() in lowered:
-                    hits.append(f"{canary!r} in {where}")
-    return hits
+def find(blobs: Iterable[tuple[str, bytes]]) -> list[str]:
+    return find_canaries(CANARIES, blobs)
 
 
 async def run_intakes(services: Services) -> None:
@@ -75,18 +47,6 @@ async def run_intakes(services: Services) -> None:
         )
 
 
-def files_under(folder: Path) -> list[tuple[str, bytes]]:
-    return [(str(p), p.read_bytes()) for p in folder.rglob("*") if p.is_file()]
-
-
-def log_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, bytes]]:
-    lines = []
-    for record in caplog.records:
-        text = f"{record.name} {record.getMessage()} {record.exc_text or ''}"
-        lines.append((f"log {record.name}", text.encode("utf-8")))
-    return lines
-
-
 async def test_canaries_never_reach_sqlite_files_or_logs(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -99,11 +59,11 @@ async def test_canaries_never_reach_sqlite_files_or_logs(
     # While the service runs, the newest pages sit in the -wal and -shm files.
     live = files_under(data_dir)
     assert any(name.endswith("-wal") for name, _ in live)
-    assert find_canaries(live) == []
+    assert find(live) == []
 
     await services.close()
-    assert find_canaries(files_under(data_dir)) == []
-    assert find_canaries(log_lines(caplog)) == []
+    assert find(files_under(data_dir)) == []
+    assert find(log_lines(caplog)) == []
 
 
 async def test_canaries_never_reach_table_rows_or_logs(
@@ -114,24 +74,18 @@ async def test_canaries_never_reach_table_rows_or_logs(
     await services.db.migrate()
     try:
         await run_intakes(services)
-        rows: list[tuple[str, bytes]] = []
-        async with services.db.read() as session:
-            for table in Base.metadata.sorted_tables:
-                for row in (await session.execute(select(table))).all():
-                    for column, value in zip(table.columns, row, strict=True):
-                        blob = value if isinstance(value, bytes) else str(value).encode()
-                        rows.append((f"{table.name}.{column.name}", blob))
+        rows = await table_rows(services.db)
         assert len(rows) > 100
-        assert find_canaries(rows) == []
-        assert find_canaries(log_lines(caplog)) == []
+        assert find(rows) == []
+        assert find(log_lines(caplog)) == []
     finally:
         await services.close()
 
 
 def test_the_search_finds_what_it_looks_for() -> None:
     # The detector itself must be able to fail, or the tests above prove nothing.
-    assert find_canaries([("plain", f"x{CODE_WORD}y".encode())])
-    assert find_canaries([("utf16", PHONE_DIGITS.encode("utf-16-le"))])
-    assert find_canaries([("digits", b"..15550139876..")])
-    assert find_canaries([("upper", NARRATIVE.upper().encode())])
-    assert not find_canaries([("clean", b"nothing to see")])
+    assert find([("plain", f"x{CODE_WORD}y".encode())])
+    assert find([("utf16", PHONE_DIGITS.encode("utf-16-le"))])
+    assert find([("digits", b"..15550139876..")])
+    assert find([("upper", NARRATIVE.upper().encode())])
+    assert not find([("clean", b"nothing to see")])

@@ -1,0 +1,114 @@
+"""The outbox: what the service owes witnesses' channels, claimed atomically by senders.
+
+An item is claimed by moving it to "sending" with a lease; two workers (or two processes
+on one PostgreSQL database) never claim the same item. Items for one witness go out in
+the order they were written: an item waits while an earlier one for the same witness is
+still owed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Message, OutboxItem, Witness, utcnow
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+async def claim_due(
+    session: AsyncSession, *, limit: int, lease: timedelta, now: datetime | None = None
+) -> list[OutboxItem]:
+    """Claim up to `limit` items that are due, oldest first, at most one per witness."""
+    now = now or utcnow()
+    earlier = aliased(OutboxItem)
+    is_due = or_(
+        and_(OutboxItem.status == PENDING, OutboxItem.next_attempt_at <= now),
+        # A lease that ran out means its worker died mid-send: try again.
+        and_(OutboxItem.status == SENDING, OutboxItem.lease_until < now),
+    )
+    waits_for_earlier = exists().where(
+        earlier.witness_id == OutboxItem.witness_id,
+        earlier.status.in_((PENDING, SENDING)),
+        earlier.id != OutboxItem.id,
+        or_(
+            earlier.created_at < OutboxItem.created_at,
+            and_(
+                earlier.created_at == OutboxItem.created_at,
+                earlier.position < OutboxItem.position,
+            ),
+        ),
+    )
+    query = (
+        select(OutboxItem)
+        .where(is_due, ~waits_for_earlier)
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.created_at, OutboxItem.position)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxItem)
+    )
+    items = list((await session.execute(query)).scalars())
+    for item in items:
+        item.status = SENDING
+        item.lease_until = now + lease
+        item.attempts += 1
+    await session.flush()
+    return items
+
+
+async def mark_sent(session: AsyncSession, *, item_id: uuid.UUID) -> OutboxItem | None:
+    item = await session.get(OutboxItem, item_id, with_for_update=True)
+    if item is None or item.status != SENDING:
+        return None
+    item.status, item.lease_until, item.last_error = SENT, None, None
+    item.payload_sealed = None
+    if item.message_id is not None:
+        await set_delivery(session, message_id=item.message_id, delivery="sent")
+    await session.flush()
+    return item
+
+
+async def mark_retry(
+    session: AsyncSession, *, item_id: uuid.UUID, at: datetime, error: str
+) -> None:
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.status == SENDING)
+        .values(status=PENDING, lease_until=None, next_attempt_at=at, last_error=error[:64])
+    )
+
+
+async def mark_failed(session: AsyncSession, *, item_id: uuid.UUID, error: str) -> None:
+    item = await session.get(OutboxItem, item_id, with_for_update=True)
+    if item is None or item.status not in (PENDING, SENDING):
+        return
+    item.status, item.lease_until, item.last_error = FAILED, None, error[:64]
+    item.payload_sealed = None
+    if item.message_id is not None:
+        await set_delivery(session, message_id=item.message_id, delivery="failed")
+    await session.flush()
+
+
+async def set_delivery(session: AsyncSession, *, message_id: uuid.UUID, delivery: str) -> None:
+    await session.execute(update(Message).where(Message.id == message_id).values(delivery=delivery))
+
+
+async def opt_out(session: AsyncSession, *, witness_id: uuid.UUID) -> None:
+    """The provider says this witness refuses messages: stop owing them any."""
+    await session.execute(update(Witness).where(Witness.id == witness_id).values(opted_out=True))
+    pending = select(OutboxItem.id).where(
+        OutboxItem.witness_id == witness_id, OutboxItem.status == PENDING
+    )
+    for item_id in list((await session.execute(pending)).scalars()):
+        await mark_failed(session, item_id=item_id, error="opted_out")
+
+
+async def due_soonest(session: AsyncSession) -> datetime | None:
+    """When the next pending item falls due, so an idle worker knows how long to sleep."""
+    query = select(OutboxItem.next_attempt_at).where(OutboxItem.status == PENDING)
+    return (
+        await session.execute(query.order_by(OutboxItem.next_attempt_at).limit(1))
+    ).scalar_one_or_none()

@@ -1,0 +1,194 @@
+"""The outbox over SMS: relayed messages reach the fake Twilio through the real twilio client.
+
+Retries after 500 and 429 deliver exactly once, other 4xx are final, status callbacks move
+the delivery state forward, and owed messages survive a restart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import build_services
+from bot.desk import Channel, InboundMessage
+from bot.outbox import OutboxWorker
+from bot.relay import WitnessUnreachable, relay_to_witness
+from handlers.twilio_client import TwilioSender
+from storage.models import Case, Message, OutboxItem, Witness
+from tests.conftest import make_settings
+from tests.fakes.twilio import FakeTwilio
+from tests.handlers.sms_helpers import WITNESS, Phone, eventually, sms_service
+from tests.intake_scripts import ENGLISH_LOCKS
+from tests.live import LiveService, running_service
+
+
+async def open_case(phone: Phone) -> uuid.UUID:
+    await phone.walk(ENGLISH_LOCKS)
+    async with phone.live.services.db.read() as session:
+        return (await session.execute(select(Case.id))).scalar_one()
+
+
+async def relay(live: LiveService, case_id: uuid.UUID, text: str) -> uuid.UUID:
+    services = live.services
+    message_id = await relay_to_witness(
+        services.db, vault=services.vault, case_id=case_id, text=text
+    )
+    services.doorbell.ring()
+    return message_id
+
+
+async def delivery(live: LiveService, message_id: uuid.UUID) -> str | None:
+    async with live.services.db.read() as session:
+        message = await session.get(Message, message_id)
+        return message.delivery if message else None
+
+
+async def settled(live: LiveService, message_id: uuid.UUID) -> str | None:
+    """The delivery state once the outbox is done with the message, else None."""
+    state = await delivery(live, message_id)
+    return None if state in (None, "queued") else state
+
+
+async def outbox_state(live: LiveService) -> list[tuple[str, int, str | None]]:
+    async with live.services.db.read() as session:
+        items = (await session.execute(select(OutboxItem))).scalars()
+        return [(i.status, i.attempts, i.last_error) for i in items]
+
+
+async def test_a_relayed_message_is_sent_and_tracked(tmp_path: Path, database_url: str) -> None:
+    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+        case_id = await open_case(phone)
+        message_id = await relay(live, case_id, "Hello, this is Ana from the program.")
+        await eventually(lambda: twilio.sent)
+        [sms] = twilio.sent
+        assert (sms.to, sms.from_, sms.body) == (WITNESS, twilio.phone_number, sms.body)
+        assert sms.body == "Hello, this is Ana from the program."
+        assert sms.status_callback == live.url("/webhooks/twilio/status")
+        await eventually(lambda: settled(live, message_id))
+        assert await delivery(live, message_id) == "sent"
+
+        assert await phone.status(sms.sid, "delivered") == 204
+        assert await delivery(live, message_id) == "delivered"
+        # A late "sent" report cannot move a delivered message backwards.
+        assert await phone.status(sms.sid, "sent") == 204
+        assert await delivery(live, message_id) == "delivered"
+        # A report for a message we never sent is acknowledged and changes nothing.
+        assert await phone.status(sms.sid, "delivered") == 204
+
+
+async def test_500_then_success_delivers_exactly_once(tmp_path: Path, database_url: str) -> None:
+    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+        case_id = await open_case(phone)
+        twilio.fail_next(500)
+        message_id = await relay(live, case_id, "first try fails")
+        await eventually(lambda: twilio.sent, within=30)
+        await eventually(lambda: settled(live, message_id))
+        assert len(twilio.sent) == 1
+        assert len([r for r in twilio.requests if r.status >= 500]) == 1
+        assert await outbox_state(live) == [("sent", 2, None)]
+
+
+async def test_429_is_retried_after_retry_after(tmp_path: Path, database_url: str) -> None:
+    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+        case_id = await open_case(phone)
+        twilio.fail_next(429, retry_after=1)
+        twilio.fail_next(429, retry_after=1)
+        message_id = await relay(live, case_id, "busy twice")
+        await eventually(lambda: twilio.sent, within=30)
+        await eventually(lambda: settled(live, message_id))
+        assert len(twilio.sent) == 1
+        assert len(twilio.requests) == 3
+        assert await delivery(live, message_id) == "sent"
+
+
+async def test_a_4xx_is_final(tmp_path: Path, database_url: str) -> None:
+    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+        case_id = await open_case(phone)
+        twilio.fail_next(400, code=21211)
+        message_id = await relay(live, case_id, "bad number")
+        await eventually(lambda: settled(live, message_id))
+        assert await delivery(live, message_id) == "failed"
+        assert len(twilio.requests) == 1 and twilio.sent == []
+        assert await outbox_state(live) == [("failed", 1, "twilio 400 21211")]
+
+
+async def test_21610_marks_the_witness_opted_out(tmp_path: Path, database_url: str) -> None:
+    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+        case_id = await open_case(phone)
+        twilio.fail_next(400, code=21610)
+        message_id = await relay(live, case_id, "they opted out at the carrier")
+        await eventually(lambda: settled(live, message_id))
+        async with live.services.db.read() as session:
+            witness = (await session.execute(select(Witness))).scalar_one()
+        assert witness.opted_out
+        with pytest.raises(WitnessUnreachable):
+            await relay(live, case_id, "no more")
+        assert len(twilio.requests) == 1
+
+
+async def test_an_undelivered_report_with_21610_opts_out(tmp_path: Path, database_url: str) -> None:
+    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+        case_id = await open_case(phone)
+        message_id = await relay(live, case_id, "will bounce")
+        await eventually(lambda: twilio.sent)
+        await eventually(lambda: settled(live, message_id))
+        assert await phone.status(twilio.sent[0].sid, "undelivered", error_code=21610) == 204
+        assert await delivery(live, message_id) == "failed"
+        async with live.services.db.read() as session:
+            assert (await session.execute(select(Witness))).scalar_one().opted_out
+
+
+async def test_owed_messages_survive_a_restart(tmp_path: Path, database_url: str) -> None:
+    data_dir = tmp_path / "data"
+    async with FakeTwilio() as twilio:
+        twilio_settings = {
+            "twilio_account_sid": twilio.account_sid,
+            "twilio_auth_token": twilio.auth_token,
+            "twilio_phone_number": twilio.phone_number,
+            "twilio_api_base": twilio.base_url,
+        }
+        # A witness's case exists; then messages are owed while no server runs at all.
+        offline = build_services(make_settings(data_dir, database_url, **twilio_settings))
+        await offline.db.migrate()
+        for text in ENGLISH_LOCKS:
+            await offline.desk.receive(
+                InboundMessage(channel=Channel.SMS, address=WITNESS, text=text)
+            )
+        async with offline.db.read() as session:
+            case_id = (await session.execute(select(Case.id))).scalar_one()
+        owed = [
+            await relay_to_witness(offline.db, vault=offline.vault, case_id=case_id, text=f"n{i}")
+            for i in range(3)
+        ]
+        await offline.close()
+        assert twilio.sent == []
+
+        async with running_service(
+            data_dir=data_dir, database_url=database_url, **twilio_settings
+        ) as live:
+            await eventually(lambda: len(twilio.sent) == 3)
+            for message_id in owed:
+                await eventually(lambda m=message_id: settled(live, m))
+            assert await outbox_state(live) == [("sent", 1, None)] * 3
+        # Sent in the order they were owed.
+        assert [sms.body for sms in twilio.sent] == ["n0", "n1", "n2"]
+
+        # After another restart, a worker's pass finds nothing owed: nothing goes twice.
+        again = build_services(make_settings(data_dir, database_url, **twilio_settings))
+        sender = TwilioSender(
+            account_sid=twilio.account_sid,
+            auth_token=twilio.auth_token,
+            from_number=twilio.phone_number,
+            api_base=twilio.base_url,
+            status_callback=None,
+        )
+        try:
+            worker = OutboxWorker(db=again.db, vault=again.vault, senders={Channel.SMS: sender})
+            assert await worker.run_once() == 0
+        finally:
+            await sender.close()
+            await again.close()
+        assert len(twilio.sent) == 3

@@ -1,0 +1,64 @@
+"""The real service on a real socket, for tests that drive it over HTTP like Twilio would."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from bot.app import Services, build_services, build_web_app
+from tests.conftest import make_settings
+
+
+@dataclass
+class LiveService:
+    base_url: str
+    services: Services
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@asynccontextmanager
+async def running_service(
+    *, data_dir: Path, database_url: str, **settings: Any
+) -> AsyncIterator[LiveService]:
+    """Serve the whole app (webhooks and workers) on 127.0.0.1 until the block ends.
+
+    The socket is bound first, so INTAKE_PUBLIC_URL can name the real port; pass
+    public_url=True to have it filled in.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    if settings.get("public_url") is True:
+        settings["public_url"] = base_url
+    services = build_services(make_settings(data_dir, database_url, **settings))
+    try:
+        await services.db.migrate()
+        app = build_web_app(services)
+    except BaseException:
+        sock.close()
+        await services.close()
+        raise
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield LiveService(base_url=base_url, services=services)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+        await services.close()
