@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
+from bot.accounts import Accounts
+from bot.casework import Casework
 from bot.desk import Channel, IntakeDesk
 from bot.outbox import Doorbell, OutboxWorker, Sender
 from bot.settings import Settings
-from bot.workers import RetentionWorker, Worker
+from bot.workers import ClaimTimeoutWorker, RetentionWorker, Worker
+from handlers import api
 from handlers.web import create_app
 from storage.crypto import Vault
 from storage.db import Database
@@ -28,6 +31,8 @@ class Services:
     keys: KeySource
     vault: Vault
     desk: IntakeDesk
+    casework: Casework
+    accounts: Accounts
     doorbell: Doorbell = field(default_factory=Doorbell)
 
     async def close(self) -> None:
@@ -43,8 +48,16 @@ def build_services(settings: Settings) -> Services:
     vault = Vault(keys)
     db = Database(settings.resolved_database_url)
     doorbell = Doorbell()
-    desk = IntakeDesk(db=db, vault=vault, on_owed=doorbell.ring)
-    return Services(settings=settings, db=db, keys=keys, vault=vault, desk=desk, doorbell=doorbell)
+    return Services(
+        settings=settings,
+        db=db,
+        keys=keys,
+        vault=vault,
+        desk=IntakeDesk(db=db, vault=vault, on_owed=doorbell.ring),
+        casework=Casework(db=db, vault=vault, doorbell=doorbell),
+        accounts=Accounts(db=db, vault=vault, session_hours=settings.session_hours),
+        doorbell=doorbell,
+    )
 
 
 def channel_report(settings: Settings) -> list[str]:
@@ -148,9 +161,17 @@ def build_web_app(services: Services) -> FastAPI:
         db=services.db, vault=services.vault, senders=parts.senders, doorbell=services.doorbell
     )
     retention = RetentionWorker(db=services.db, retention_days=services.settings.retention_days)
+    claims = ClaimTimeoutWorker(
+        casework=services.casework, timeout_minutes=services.settings.claim_timeout_minutes
+    )
+
+    def caseworker_api(app: FastAPI) -> None:
+        api.install(app, casework=services.casework, accounts=services.accounts)
+
     return create_app(
         db=services.db,
-        workers=[outbox, retention, *parts.workers],
+        workers=[outbox, retention, claims, *parts.workers],
         routes=parts.routes,
         on_shutdown=parts.closers,
+        extend=[caseworker_api],
     )

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(default=None, validation_alias=_env("INTAKE_MASTER_KEY"))
     public_url: str | None = Field(default=None, validation_alias=_env("INTAKE_PUBLIC_URL"))
     retention_days: int = Field(default=90, ge=1, validation_alias=_env("INTAKE_RETENTION_DAYS"))
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, validation_alias=_env("INTAKE_SESSION_HOURS")
+    )
+    claim_timeout_minutes: float = Field(
+        default=240.0, gt=0, validation_alias=_env("INTAKE_CLAIM_TIMEOUT_MINUTES")
+    )
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=_env("TWILIO_ACCOUNT_SID")
     )

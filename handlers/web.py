@@ -32,6 +32,7 @@ def create_app(
     workers: Sequence[Worker] = (),
     routes: Sequence[BaseRoute] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    extend: Sequence[Callable[[FastAPI], None]] = (),
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -60,5 +61,7 @@ def create_app(
     app.router.routes.append(Route("/healthz", healthz, methods=["GET"]))
     app.router.routes.append(Route("/livez", livez, methods=["GET"]))
     app.router.routes.extend(routes)
+    for add in extend:
+        add(app)
     app.add_middleware(BodyLimit)
     return app

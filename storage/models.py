@@ -147,11 +147,15 @@ class Case(Base):
     language: Mapped[str] = mapped_column(String(2))
     needs: Mapped[str] = mapped_column(String(200), default="")
     answers_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # "erased" or "expired" when the system closed it; else the caseworker's words, sealed.
     outcome: Mapped[str | None] = mapped_column(String(32))
+    outcome_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     assigned_to: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("caseworkers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column()
+    # The holder's last read or action: a claim left untouched returns to its queue.
+    touched_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     witness_active_at: Mapped[datetime] = mapped_column(default=utcnow)
     witness: Mapped[object] = _parent("Witness")
@@ -212,6 +216,34 @@ class OutboxItem(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     message: Mapped[object] = _parent("Message")
     witness: Mapped[object] = _parent("Witness")
+
+
+class CaseworkerSession(Base):
+    """A signed-in caseworker; the bearer token itself is never stored, only its hash."""
+
+    __tablename__ = "caseworker_sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    caseworker_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("caseworkers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    caseworker: Mapped[object] = _parent("Caseworker")
+
+
+class LoginFailure(Base):
+    """A failed sign-in, keyed by a hash of the username or of the client, for throttling."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

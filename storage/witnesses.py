@@ -113,7 +113,13 @@ async def erase_witness(session: AsyncSession, *, witness_id: uuid.UUID) -> list
     await session.execute(
         update(Case)
         .where(Case.witness_id == witness_id)
-        .values(answers_sealed=None, status="closed", outcome="erased", closed_at=now)
+        .values(
+            answers_sealed=None,
+            outcome_sealed=None,
+            status="closed",
+            outcome="erased",
+            closed_at=now,
+        )
     )
     return case_ids
 

@@ -1,0 +1,236 @@
+"""The caseworker API, `/api/v1`: JSON over HTTPS, bearer tokens, every route authenticated
+except sign-in. Core exceptions become status codes here and nowhere else.
+
+No `from __future__ import annotations` here: FastAPI reads the route signatures at
+definition time, and the dependencies they name are local to `install`.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from bot.accounts import Accounts, Actor, BadCredentials, NotSignedIn, Throttled
+from bot.casework import (
+    AuditView,
+    CaseClosed,
+    CaseNotFound,
+    CaseView,
+    Casework,
+    NotInQueue,
+    QueueView,
+    SupervisorsOnly,
+    UnknownQueue,
+)
+from bot.relay import WitnessUnreachable
+
+PREFIX = "/api/v1"
+THROTTLE_RETRY_SECONDS = 900
+
+ERRORS: dict[type[Exception], tuple[int, str]] = {
+    NotSignedIn: (401, "sign in first"),
+    BadCredentials: (401, "wrong username or password"),
+    Throttled: (429, "too many failed sign-ins; try again later"),
+    CaseNotFound: (404, "no such case"),
+    NotInQueue: (403, "you do not work that queue"),
+    SupervisorsOnly: (403, "supervisors only"),
+    UnknownQueue: (422, "no such queue"),
+    CaseClosed: (409, "the case is closed"),
+    WitnessUnreachable: (409, "the witness opted out or erased their data"),
+}
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class QueueOut(BaseModel):
+    name: str
+    waiting: int
+    urgent: int
+    oldest_waiting_seconds: int | None
+
+
+class MessageOut(BaseModel):
+    direction: Literal["in", "out"]
+    text: str | None = Field(description="null once the witness erased their data")
+    at: datetime
+    delivery: str | None = Field(description="queued, sent, delivered or failed (out only)")
+
+
+class CaseSummaryOut(BaseModel):
+    ref: str
+    alias: str
+    queue: str
+    priority: Literal["urgent", "high", "normal"]
+    status: Literal["waiting", "claimed", "closed"]
+    language: str
+    needs: list[str]
+    created_at: datetime
+    witness_active_at: datetime
+    assigned_to: str | None
+
+
+class CaseOut(CaseSummaryOut):
+    answers: dict[str, str] | None
+    messages: list[MessageOut]
+    outcome: str | None
+    phone: str | None = Field(
+        default=None,
+        description="only for the holder, only when the witness asked to be called; audited",
+    )
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(min_length=1, max_length=1600)
+
+
+class ReplyOut(BaseModel):
+    delivery: Literal["queued"] = "queued"
+
+
+class CloseIn(BaseModel):
+    outcome: str = Field(min_length=1, max_length=500)
+
+
+class TransferIn(BaseModel):
+    queue: str = Field(min_length=1, max_length=32)
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    actor: str | None
+    action: str
+    ref: str | None
+    detail: str | None
+
+
+def _summary(view: CaseView) -> CaseSummaryOut:
+    return CaseSummaryOut.model_validate(view, from_attributes=True)
+
+
+def _case(view: CaseView) -> CaseOut:
+    return CaseOut.model_validate(view, from_attributes=True)
+
+
+def _queue(view: QueueView) -> QueueOut:
+    return QueueOut.model_validate(view, from_attributes=True)
+
+
+def _audit(view: AuditView) -> AuditOut:
+    return AuditOut.model_validate(view, from_attributes=True)
+
+
+def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
+    """Add the caseworker API and its error mapping to the app."""
+    bearer = HTTPBearer(auto_error=False)
+
+    async def current_actor(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Actor:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise NotSignedIn
+        return await accounts.actor_for(credentials.credentials)
+
+    Caller = Annotated[Actor, Depends(current_actor)]
+    public = APIRouter(prefix=PREFIX, tags=["session"])
+    # Authenticated by default: every route on this router needs a live token.
+    private = APIRouter(prefix=PREFIX, dependencies=[Depends(current_actor)])
+
+    @public.post("/login", response_model=LoginOut)
+    async def login(body: LoginIn, request: Request) -> LoginOut:
+        client = request.client.host if request.client else "unknown"
+        signed_in = await accounts.sign_in(
+            username=body.username, password=body.password, client=client
+        )
+        return LoginOut(token=signed_in.token, expires_at=signed_in.expires_at)
+
+    @private.post("/logout", status_code=204, tags=["session"])
+    async def logout(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Response:
+        if credentials is not None:
+            await accounts.sign_out(credentials.credentials)
+        return Response(status_code=204)
+
+    @private.get("/queues", response_model=list[QueueOut], tags=["queues"])
+    async def list_queues(actor: Caller) -> list[QueueOut]:
+        return [_queue(q) for q in await casework.queues(actor)]
+
+    @private.post(
+        "/queues/{name}/claim",
+        response_model=CaseOut,
+        responses={204: {"description": "no case waits in a language you speak"}},
+        tags=["queues"],
+    )
+    async def claim(name: str, actor: Caller) -> CaseOut | Response:
+        view = await casework.claim(actor, name)
+        return Response(status_code=204) if view is None else _case(view)
+
+    @private.get("/cases", response_model=list[CaseSummaryOut], tags=["cases"])
+    async def list_cases(
+        actor: Caller,
+        status: Annotated[Literal["waiting", "claimed", "closed"] | None, Query()] = None,
+        queue: Annotated[str | None, Query(max_length=32)] = None,
+    ) -> list[CaseSummaryOut]:
+        return [_summary(v) for v in await casework.list_cases(actor, status=status, queue=queue)]
+
+    @private.get("/cases/{ref}", response_model=CaseOut, tags=["cases"])
+    async def read_case(ref: str, actor: Caller) -> CaseOut:
+        return _case(await casework.read(actor, ref))
+
+    @private.post("/cases/{ref}/messages", status_code=202, response_model=ReplyOut, tags=["cases"])
+    async def reply(ref: str, body: ReplyIn, actor: Caller) -> ReplyOut:
+        await casework.reply(actor, ref, body.text)
+        return ReplyOut()
+
+    @private.post("/cases/{ref}/release", response_model=CaseSummaryOut, tags=["cases"])
+    async def release(ref: str, actor: Caller) -> CaseSummaryOut:
+        return _summary(await casework.release(actor, ref))
+
+    @private.post("/cases/{ref}/close", response_model=CaseSummaryOut, tags=["cases"])
+    async def close(ref: str, body: CloseIn, actor: Caller) -> CaseSummaryOut:
+        return _summary(await casework.close(actor, ref, body.outcome))
+
+    @private.post("/cases/{ref}/transfer", response_model=CaseSummaryOut, tags=["cases"])
+    async def transfer(ref: str, body: TransferIn, actor: Caller) -> CaseSummaryOut:
+        return _summary(await casework.transfer(actor, ref, body.queue))
+
+    @private.get("/audit", response_model=list[AuditOut], tags=["audit"])
+    async def audit_log(
+        actor: Caller,
+        ref: Annotated[str | None, Query(max_length=9)] = None,
+        action: Annotated[str | None, Query(max_length=48)] = None,
+        since: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    ) -> list[AuditOut]:
+        views = await casework.audit_log(
+            actor, reference=ref, action=action, since=since, limit=limit
+        )
+        return [_audit(v) for v in views]
+
+    app.include_router(public)
+    app.include_router(private)
+    for error, (status, message) in ERRORS.items():
+        app.add_exception_handler(error, _handler(status, message))
+
+
+def _handler(status: int, message: str):  # type: ignore[no-untyped-def]
+    async def handle(_request: Request, _exc: Exception) -> JSONResponse:
+        headers = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if status == 429:
+            headers["Retry-After"] = str(THROTTLE_RETRY_SECONDS)
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+    return handle

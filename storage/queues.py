@@ -1,0 +1,102 @@
+"""Queues of cases: counting what waits, and claiming the next case atomically.
+
+On PostgreSQL the next case is picked with SELECT ... FOR UPDATE SKIP LOCKED, so
+caseworkers on several server processes never receive the same case; on SQLite the one
+writer at a time gives the same guarantee, and the pick and the claim are one UPDATE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Case, utcnow
+
+WAITING, CLAIMED, CLOSED = "waiting", "claimed", "closed"
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    name: str
+    waiting: int
+    urgent: int
+    oldest_waiting_at: datetime | None
+
+
+async def counts(session: AsyncSession, *, queues: list[str]) -> list[QueueCounts]:
+    query = (
+        select(
+            Case.queue,
+            func.count(),
+            func.count().filter(Case.priority == "urgent"),
+            func.min(Case.created_at),
+        )
+        .where(Case.queue.in_(queues), Case.status == WAITING)
+        .group_by(Case.queue)
+    )
+    found = {row[0]: row for row in (await session.execute(query)).all()}
+    out = []
+    for name in queues:
+        row = found.get(name)
+        oldest = row[3] if row else None
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+        out.append(
+            QueueCounts(
+                name=name,
+                waiting=int(row[1]) if row else 0,
+                urgent=int(row[2]) if row else 0,
+                oldest_waiting_at=oldest,
+            )
+        )
+    return out
+
+
+async def claim_next(
+    session: AsyncSession, *, queue: str, languages: list[str], caseworker_id: uuid.UUID
+) -> Case | None:
+    """Give the most urgent, then oldest, waiting case in these languages to this caseworker."""
+    now = utcnow()
+    pick = (
+        select(Case.id)
+        .where(Case.queue == queue, Case.status == WAITING, Case.language.in_(languages))
+        .order_by(Case.priority_rank, Case.created_at)
+        .limit(1)
+    )
+    if (await session.connection()).dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    case_id = (
+        await session.execute(
+            update(Case)
+            .where(Case.id == pick.scalar_subquery(), Case.status == WAITING)
+            .values(status=CLAIMED, assigned_to=caseworker_id, claimed_at=now, touched_at=now)
+            .returning(Case.id)
+        )
+    ).scalar_one_or_none()
+    if case_id is None:
+        return None
+    return await session.get(Case, case_id, populate_existing=True)
+
+
+async def return_stale(session: AsyncSession, *, untouched_since: datetime) -> list[uuid.UUID]:
+    """Claims nobody has touched since the cutoff go back to their queue."""
+    stale = list(
+        (
+            await session.execute(
+                select(Case.id)
+                .where(Case.status == CLAIMED, Case.touched_at < untouched_since)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+    )
+    if stale:
+        await session.execute(
+            update(Case)
+            .where(Case.id.in_(stale))
+            .values(status=WAITING, assigned_to=None, claimed_at=None, touched_at=None)
+        )
+    return stale

@@ -1,0 +1,67 @@
+"""Caseworker sign-in sessions and the failed sign-ins that throttle guessing."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Caseworker, CaseworkerSession, LoginFailure, utcnow
+
+
+def token_hash(token: str) -> bytes:
+    """Tokens are 256 random bits, so a plain SHA-256 is enough to make the stored copy useless."""
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+async def open_session(
+    session: AsyncSession, *, caseworker_id: uuid.UUID, token: str, expires_at: datetime
+) -> None:
+    session.add(
+        CaseworkerSession(
+            token_hash=token_hash(token), caseworker_id=caseworker_id, expires_at=expires_at
+        )
+    )
+
+
+async def caseworker_for(session: AsyncSession, *, token: str) -> Caseworker | None:
+    """The account behind a live (unexpired, unrevoked) token, if any."""
+    query = (
+        select(Caseworker)
+        .join(CaseworkerSession, CaseworkerSession.caseworker_id == Caseworker.id)
+        .where(
+            CaseworkerSession.token_hash == token_hash(token),
+            CaseworkerSession.revoked_at.is_(None),
+            CaseworkerSession.expires_at > utcnow(),
+            Caseworker.disabled_at.is_(None),
+        )
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def revoke(session: AsyncSession, *, token: str) -> None:
+    await session.execute(
+        update(CaseworkerSession)
+        .where(CaseworkerSession.token_hash == token_hash(token))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def note_failure(session: AsyncSession, *, keys: list[bytes]) -> None:
+    for key in keys:
+        session.add(LoginFailure(key=key))
+
+
+async def failures_since(session: AsyncSession, *, key: bytes, since: datetime) -> int:
+    query = select(func.count()).where(LoginFailure.key == key, LoginFailure.at >= since)
+    return int(await session.scalar(query) or 0)
+
+
+async def forget_failures(session: AsyncSession, *, keys: list[bytes], before: datetime) -> None:
+    """Old failures no longer count: drop them so the table stays small."""
+    await session.execute(
+        delete(LoginFailure).where(LoginFailure.key.in_(keys), LoginFailure.at < before)
+    )
