@@ -86,7 +86,9 @@ class Accounts:
             self._vault.pseudonym(client, purpose="throttle-client"),
         )
 
-    async def sign_in(self, *, username: str, password: str, client: str) -> Session:
+    async def sign_in(
+        self, *, username: str, password: str, client: str, lifetime: timedelta | None = None
+    ) -> Session:
         user_key, client_key = self._keys(username, client)
         since = utcnow() - WINDOW
         async with self._db.read() as session:
@@ -104,7 +106,7 @@ class Accounts:
             raise BadCredentials
         assert account is not None  # noqa: S101 - the decoy branch above covers None
         token = secrets.token_urlsafe(32)
-        expires_at = utcnow() + self._lifetime
+        expires_at = utcnow() + (lifetime or self._lifetime)
         async with self._db.write() as session:
             await sessions.open_session(
                 session, caseworker_id=account.id, token=token, expires_at=expires_at
@@ -118,6 +120,11 @@ class Accounts:
         if account is None:
             raise NotSignedIn
         return Actor.of(account)
+
+    async def keep_alive(self, token: str, *, idle: timedelta) -> None:
+        """Push a sliding session's end to `idle` from now (console sessions end when idle)."""
+        async with self._db.write() as session:
+            await sessions.extend(session, token=token, until=utcnow() + idle)
 
     async def sign_out(self, token: str) -> None:
         async with self._db.write() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
@@ -16,6 +17,7 @@ from bot.outbox import Doorbell, OutboxWorker, Sender
 from bot.settings import Settings
 from bot.workers import ClaimTimeoutWorker, RetentionWorker, Worker
 from handlers import api
+from handlers.console import Console, ConsoleSettings
 from handlers.web import create_app
 from storage.crypto import Vault
 from storage.db import Database
@@ -168,10 +170,21 @@ def build_web_app(services: Services) -> FastAPI:
     def caseworker_api(app: FastAPI) -> None:
         api.install(app, casework=services.casework, accounts=services.accounts)
 
+    settings = services.settings
+    console = Console(
+        casework=services.casework,
+        accounts=services.accounts,
+        vault=services.vault,
+        settings=ConsoleSettings(
+            idle=timedelta(minutes=settings.console_idle_minutes),
+            secure_cookies=bool(settings.public_url and settings.public_url.startswith("https:")),
+        ),
+    )
+
     return create_app(
         db=services.db,
         workers=[outbox, retention, claims, *parts.workers],
-        routes=parts.routes,
+        routes=[*parts.routes, *console.routes()],
         on_shutdown=parts.closers,
         extend=[caseworker_api],
     )

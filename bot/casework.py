@@ -92,6 +92,8 @@ class CaseView:
     created_at: datetime
     assigned_to: str | None
     witness_active_at: datetime
+    # The holder's last look or action; the witness wrote since when this is earlier.
+    touched_at: datetime | None = None
     answers: dict[str, str] | None = None
     messages: list[Line] | None = None
     outcome: str | None = None
@@ -289,6 +291,21 @@ class Casework:
                 )
         return len(stale)
 
+    async def activity(self, actor: Actor, reference: str) -> str:
+        """A fingerprint of a case's conversation (message and delivery counts): no content.
+
+        The console polls this to know when to fetch the transcript again; it checks the
+        same permission as a read but writes no audit row, because it reveals nothing
+        of what anyone said (the fetch that follows is an audited read).
+        """
+        async with self._db.read() as session:
+            query = select(Case).where(Case.reference == reference.strip().upper())
+            case = (await session.execute(query)).scalar_one_or_none()
+            if case is None or not (_holds(actor, case) or actor.supervisor):
+                raise CaseNotFound(reference)
+            total, settled = await messages.count_for_case(session, case_id=case.id)
+            return f"{total}.{settled}"
+
     async def _key(self, session: AsyncSession, case: Case) -> DataKey | None:
         try:
             return await witnesses.data_key_for(
@@ -311,6 +328,7 @@ class Casework:
             created_at=case.created_at,
             assigned_to=holder.username if holder else None,
             witness_active_at=case.witness_active_at,
+            touched_at=case.touched_at,
         )
 
     async def _detail(self, session: AsyncSession, actor: Actor, case: Case) -> CaseView:

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         default=12.0, gt=0, le=24 * 30, validation_alias=_env("INTAKE_SESSION_HOURS")
     )
+    console_idle_minutes: float = Field(
+        default=30.0, gt=0, le=24 * 60, validation_alias=_env("INTAKE_CONSOLE_IDLE_MINUTES")
+    )
     claim_timeout_minutes: float = Field(
         default=240.0, gt=0, validation_alias=_env("INTAKE_CLAIM_TIMEOUT_MINUTES")
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -21,6 +20,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.desk import Channel, InboundMessage
 from bot.outbox import record_status
+from handlers.forms import BadForm, read_form
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk, Receipt
@@ -31,38 +31,12 @@ log = logging.getLogger(__name__)
 
 SMS_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
-MAX_FIELDS = 200
 # Twilio's own error for "this recipient has opted out".
 OPTED_OUT_CODE = "21610"
 
 
-class BadForm(Exception):
-    """The body is not a well-formed urlencoded form in UTF-8."""
-
-
 def _text(status: int, message: str) -> PlainTextResponse:
     return PlainTextResponse(message, status_code=status)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        raise BadForm("expected application/x-www-form-urlencoded")
-    body = await request.body()
-    try:
-        pairs = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=bool(body),
-            max_num_fields=MAX_FIELDS,
-            errors="strict",
-        )
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadForm("malformed form body") from exc
-    form = dict(pairs)
-    if len(form) != len(pairs):
-        raise BadForm("repeated form fields")
-    return form
 
 
 class TwilioWebhooks:
@@ -89,7 +63,7 @@ class TwilioWebhooks:
         if not signature:
             return _text(403, "missing signature")
         try:
-            form = await _form(request)
+            form = await read_form(request)
         except BadForm as exc:
             return _text(400, str(exc))
         url = self._public_url + request.url.path

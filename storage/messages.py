@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import DataKey, Vault
@@ -172,3 +172,13 @@ async def transcript(
         )
         for m in (await session.execute(query)).scalars()
     ]
+
+
+async def count_for_case(session: AsyncSession, *, case_id: uuid.UUID) -> tuple[int, int]:
+    """How many messages a case has, and how many of its replies have a final delivery state."""
+    query = select(
+        func.count(),
+        func.count().filter(Message.delivery.in_(("delivered", "failed"))),
+    ).where(Message.case_id == case_id)
+    total, settled = (await session.execute(query)).one()
+    return int(total), int(settled)

@@ -65,3 +65,15 @@ async def forget_failures(session: AsyncSession, *, keys: list[bytes], before: d
     await session.execute(
         delete(LoginFailure).where(LoginFailure.key.in_(keys), LoginFailure.at < before)
     )
+
+
+async def extend(session: AsyncSession, *, token: str, until: datetime) -> None:
+    """Keep a live session alive until `until` (a console session slides while in use)."""
+    await session.execute(
+        update(CaseworkerSession)
+        .where(
+            CaseworkerSession.token_hash == token_hash(token),
+            CaseworkerSession.revoked_at.is_(None),
+        )
+        .values(expires_at=until)
+    )

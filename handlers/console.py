@@ -1,0 +1,388 @@
+"""The caseworker console at /console: server-rendered pages over the same casework core.
+
+Same accounts, permissions and audit as the API. The session is an HttpOnly, SameSite=
+Strict cookie (Secure over https) holding a random token stored only as a hash, ending
+after a spell of idleness; every form carries a CSRF token bound to the session. Pages
+load one script file and one style sheet from /console/static, and the Content Security
+Policy allows nothing inline. Witness content never appears in a URL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.accounts import Accounts, Actor, BadCredentials, NotSignedIn, Throttled
+from bot.casework import CaseClosed, CaseNotFound, Casework, NotInQueue, UnknownQueue
+from bot.intake.describe import describe_answers
+from bot.intake.triage import QUEUES
+from bot.relay import WitnessUnreachable
+from handlers.forms import BadForm, read_form
+from storage.crypto import Vault
+
+LOGIN_CSRF_COOKIE = "intake_login_csrf"
+REFRESH_SECONDS = 5
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Witness content must not linger in the browser's cache.
+    "Cache-Control": "no-store",
+}
+OUTCOMES = ("helped", "referred", "could not reach", "declined help", "duplicate", "other")
+
+Handler = Callable[[Request, Actor], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    idle: timedelta
+    secure_cookies: bool
+
+
+def _templates() -> Environment:
+    folder = resources.files("handlers") / "templates"
+    env = Environment(
+        loader=FileSystemLoader(str(folder)),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["ago"] = _ago
+    env.filters["clock"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    return env
+
+
+def _ago(moment: datetime | int | None) -> str:
+    if moment is None:
+        return "-"
+    seconds = moment if isinstance(moment, int) else (datetime.now(UTC) - moment).total_seconds()
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
+
+
+class Console:
+    def __init__(
+        self,
+        *,
+        casework: Casework,
+        accounts: Accounts,
+        vault: Vault,
+        settings: ConsoleSettings,
+    ) -> None:
+        self._casework = casework
+        self._accounts = accounts
+        self._vault = vault
+        self._settings = settings
+        self._env = _templates()
+        self._cookie = "__Host-intake" if settings.secure_cookies else "intake_console"
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        static = StaticFiles(directory=str(resources.files("handlers") / "static"))
+        signed: list[tuple[str, Handler, list[str]]] = [
+            ("/queues", self.queues_page, ["GET"]),
+            ("/queues.json", self.queues_json, ["GET"]),
+            ("/queues/{name}/claim", self.claim, ["POST"]),
+            ("/cases", self.my_cases, ["GET"]),
+            ("/all", self.all_cases, ["GET"]),
+            ("/audit", self.audit_page, ["GET"]),
+            ("/cases/{ref}", self.case_page, ["GET"]),
+            ("/cases/{ref}/activity.json", self.case_activity, ["GET"]),
+            ("/cases/{ref}/transcript", self.transcript, ["GET"]),
+            ("/cases/{ref}/reply", self.reply, ["POST"]),
+            ("/cases/{ref}/release", self.release, ["POST"]),
+            ("/cases/{ref}/transfer", self.transfer, ["POST"]),
+            ("/cases/{ref}/close", self.close, ["POST"]),
+            ("/logout", self.logout, ["POST"]),
+        ]
+        return [
+            Route("/console", self.home, methods=["GET"]),
+            Mount(
+                "/console",
+                routes=[
+                    Route("/", self.home, methods=["GET"]),
+                    Route("/login", self.login_page, methods=["GET"]),
+                    Route("/login", self.login, methods=["POST"]),
+                    Mount("/static", app=static, name="static"),
+                    *(
+                        Route(path, self._signed_in(handler), methods=methods)
+                        for path, handler, methods in signed
+                    ),
+                ],
+            ),
+        ]
+
+    def _render(
+        self, request: Request, template: str, *, http_status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        page = self._env.get_template(template).render(
+            request=request, refresh_seconds=REFRESH_SECONDS, **context
+        )
+        return HTMLResponse(page, status_code=http_status, headers=SECURITY_HEADERS)
+
+    def _csrf_for(self, token: str) -> str:
+        return self._vault.pseudonym(token, purpose="console-csrf").hex()
+
+    def _signed_in(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            token = request.cookies.get(self._cookie, "")
+            try:
+                actor = await self._accounts.actor_for(token) if token else None
+            except NotSignedIn:
+                actor = None
+            if actor is None:
+                if request.url.path.endswith(".json"):
+                    return JSONResponse({"detail": "signed out"}, status_code=401)
+                return RedirectResponse("/console/login", status_code=303)
+            if request.method == "POST":
+                refused = await self._check_csrf(request, token)
+                if refused is not None:
+                    return refused
+            await self._accounts.keep_alive(token, idle=self._settings.idle)
+            request.state.csrf = self._csrf_for(token)
+            request.state.actor = actor
+            try:
+                return await handler(request, actor)
+            except CaseNotFound:
+                return self._render(request, "console/not_found.html", http_status=404, actor=actor)
+
+        return endpoint
+
+    async def _check_csrf(self, request: Request, token: str) -> Response | None:
+        try:
+            form = await read_form(request)
+        except BadForm:
+            return Response("bad form", status_code=400, headers=SECURITY_HEADERS)
+        if not hmac.compare_digest(form.get("csrf", ""), self._csrf_for(token)):
+            return Response("bad or missing CSRF token", status_code=403, headers=SECURITY_HEADERS)
+        request.state.form = form
+        return None
+
+    def _set_session(self, response: Response, token: str) -> None:
+        response.set_cookie(
+            self._cookie,
+            token,
+            httponly=True,
+            secure=self._settings.secure_cookies,
+            samesite="strict",
+            path="/",
+        )
+
+    # -- signing in and out -----------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse("/console/queues", status_code=303)
+
+    async def login_page(self, request: Request, *, error: str | None = None) -> Response:
+        nonce = secrets.token_urlsafe(24)
+        response = self._render(
+            request,
+            "console/login.html",
+            http_status=401 if error else 200,
+            error=error,
+            csrf=nonce,
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            nonce,
+            httponly=True,
+            secure=self._settings.secure_cookies,
+            samesite="strict",
+            path="/console/login",
+        )
+        return response
+
+    async def login(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+        except BadForm:
+            return await self.login_page(request, error="Please use the sign-in form.")
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not expected or not hmac.compare_digest(form.get("csrf", ""), expected):
+            return await self.login_page(request, error="Please try signing in again.")
+        try:
+            signed_in = await self._accounts.sign_in(
+                username=form.get("username", "")[:64],
+                password=form.get("password", "")[:1024],
+                client=request.client.host if request.client else "unknown",
+                lifetime=self._settings.idle,
+            )
+        except BadCredentials:
+            return await self.login_page(request, error="Wrong username or password.")
+        except Throttled:
+            return await self.login_page(
+                request, error="Too many attempts. Wait 15 minutes and try again."
+            )
+        response = RedirectResponse("/console/queues", status_code=303)
+        self._set_session(response, signed_in.token)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+        return response
+
+    async def logout(self, request: Request, actor: Actor) -> Response:
+        await self._accounts.sign_out(request.cookies.get(self._cookie, ""))
+        response = RedirectResponse("/console/login", status_code=303)
+        response.delete_cookie(self._cookie, path="/")
+        return response
+
+    # -- queues and lists -------------------------------------------------------------
+
+    async def queues_page(self, request: Request, actor: Actor) -> Response:
+        queues = await self._casework.queues(actor)
+        notice = request.query_params.get("notice")
+        return self._render(
+            request, "console/queues.html", actor=actor, queues=queues, notice=notice
+        )
+
+    async def queues_json(self, request: Request, actor: Actor) -> Response:
+        queues = await self._casework.queues(actor)
+        return JSONResponse(
+            [
+                {
+                    "name": q.name,
+                    "waiting": q.waiting,
+                    "urgent": q.urgent,
+                    "oldest": _ago(q.oldest_waiting_seconds),
+                }
+                for q in queues
+            ],
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def claim(self, request: Request, actor: Actor) -> Response:
+        try:
+            view = await self._casework.claim(actor, request.path_params["name"])
+        except NotInQueue:
+            return RedirectResponse("/console/queues?notice=not-your-queue", status_code=303)
+        if view is None:
+            return RedirectResponse("/console/queues?notice=empty", status_code=303)
+        return RedirectResponse(f"/console/cases/{view.ref}", status_code=303)
+
+    async def my_cases(self, request: Request, actor: Actor) -> Response:
+        views = [
+            v
+            for v in await self._casework.list_cases(actor, status="claimed")
+            if v.assigned_to == actor.username
+        ]
+        views.sort(key=lambda v: v.witness_active_at, reverse=True)
+        return self._render(request, "console/cases.html", actor=actor, cases=views, mine=True)
+
+    async def all_cases(self, request: Request, actor: Actor) -> Response:
+        if not actor.supervisor:
+            raise CaseNotFound("all")
+        status = request.query_params.get("status") or None
+        if status not in (None, "waiting", "claimed", "closed"):
+            status = None
+        queue = request.query_params.get("queue") or None
+        views = await self._casework.list_cases(actor, status=status, queue=queue)
+        return self._render(
+            request,
+            "console/cases.html",
+            actor=actor,
+            cases=views,
+            mine=False,
+            status=status,
+            queue=queue,
+            queues=QUEUES,
+        )
+
+    async def audit_page(self, request: Request, actor: Actor) -> Response:
+        if not actor.supervisor:
+            raise CaseNotFound("audit")
+        ref = (request.query_params.get("ref") or "")[:9] or None
+        action = (request.query_params.get("action") or "")[:48] or None
+        entries = await self._casework.audit_log(actor, reference=ref, action=action, limit=300)
+        return self._render(
+            request, "console/audit.html", actor=actor, entries=entries, ref=ref, action=action
+        )
+
+    # -- one case ---------------------------------------------------------------------
+
+    async def case_page(self, request: Request, actor: Actor) -> Response:
+        view = await self._casework.read(actor, request.path_params["ref"])
+        version = await self._casework.activity(actor, view.ref)
+        return self._render(
+            request,
+            "console/case.html",
+            actor=actor,
+            case=view,
+            answers=describe_answers(view.answers or {}),
+            version=version,
+            queues=[q for q in QUEUES if q != view.queue],
+            outcomes=OUTCOMES,
+            notice=request.query_params.get("notice"),
+        )
+
+    async def case_activity(self, request: Request, actor: Actor) -> Response:
+        version = await self._casework.activity(actor, request.path_params["ref"])
+        return JSONResponse({"version": version}, headers={"Cache-Control": "no-store"})
+
+    async def transcript(self, request: Request, actor: Actor) -> Response:
+        view = await self._casework.read(actor, request.path_params["ref"])
+        return self._render(request, "console/transcript.html", case=view)
+
+    async def reply(self, request: Request, actor: Actor) -> Response:
+        ref = request.path_params["ref"]
+        text = request.state.form.get("text", "").strip()
+        if not text or len(text) > 1600:
+            return _back(ref, "reply-length")
+        try:
+            await self._casework.reply(actor, ref, text)
+        except WitnessUnreachable:
+            return _back(ref, "unreachable")
+        except CaseClosed:
+            return _back(ref, "closed")
+        return _back(ref, "sent")
+
+    async def release(self, request: Request, actor: Actor) -> Response:
+        try:
+            await self._casework.release(actor, request.path_params["ref"])
+        except CaseClosed:
+            return _back(request.path_params["ref"], "closed")
+        return RedirectResponse("/console/queues?notice=released", status_code=303)
+
+    async def transfer(self, request: Request, actor: Actor) -> Response:
+        ref = request.path_params["ref"]
+        try:
+            await self._casework.transfer(actor, ref, request.state.form.get("queue", ""))
+        except UnknownQueue:
+            return _back(ref, "unknown-queue")
+        except CaseClosed:
+            return _back(ref, "closed")
+        return RedirectResponse("/console/queues?notice=transferred", status_code=303)
+
+    async def close(self, request: Request, actor: Actor) -> Response:
+        ref = request.path_params["ref"]
+        outcome = request.state.form.get("outcome", "").strip()[:500]
+        if not outcome:
+            return _back(ref, "outcome-needed")
+        try:
+            await self._casework.close(actor, ref, outcome)
+        except CaseClosed:
+            return _back(ref, "closed")
+        return _back(ref, "closed-now")
+
+
+def _back(ref: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/cases/{ref}?notice={notice}", status_code=303)
