@@ -55,6 +55,7 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
         pool_size=pool_size,
         max_overflow=0,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -94,7 +95,13 @@ class Database:
         else:
             connect_args = {"server_settings": pg_options} if pg_options else {}
             self.engine = create_async_engine(
-                self.url, echo=echo, pool_size=10, max_overflow=10, connect_args=connect_args
+                self.url,
+                echo=echo,
+                pool_size=10,
+                max_overflow=10,
+                connect_args=connect_args,
+                # Errors and logs never carry bound values, sealed or not.
+                hide_parameters=True,
             )
             self._write_engine = self.engine
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)

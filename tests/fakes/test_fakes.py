@@ -35,6 +35,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from handlers.twilio_client import TwilioHttpClient as ServiceHttpClient
 from tests.fakes.telegram import (
     FakeTelegram,
     callback_update,
@@ -47,7 +48,6 @@ from tests.fakes.telegram import (
 )
 from tests.fakes.twilio import (
     FakeTwilio,
-    HeaderAuthTwilioHttpClient,
     inbound_sms_form,
     media_url,
     status_callback_form,
@@ -333,7 +333,7 @@ def twilio_client(twilio: FakeTwilio, http_client: Any, *, token: str | None = N
 
 
 async def test_async_client_sends_and_the_fake_records() -> None:
-    async with FakeTwilio() as twilio, HeaderAuthTwilioHttpClient() as http:
+    async with FakeTwilio() as twilio, ServiceHttpClient() as http:
         client = twilio_client(twilio, http)
         message = await client.messages.create_async(
             to=WITNESS_NUMBER,
@@ -357,7 +357,7 @@ async def test_async_client_sends_and_the_fake_records() -> None:
 
 
 async def test_messaging_service_sends_are_accepted_not_queued() -> None:
-    async with FakeTwilio() as twilio, HeaderAuthTwilioHttpClient() as http:
+    async with FakeTwilio() as twilio, ServiceHttpClient() as http:
         message = await twilio_client(twilio, http).messages.create_async(
             to=WITNESS_NUMBER, messaging_service_sid="MG" + "1" * 32, body="hi"
         )
@@ -366,7 +366,7 @@ async def test_messaging_service_sends_are_accepted_not_queued() -> None:
 
 
 async def test_wrong_auth_token_is_401_and_nothing_is_sent() -> None:
-    async with FakeTwilio() as twilio, HeaderAuthTwilioHttpClient() as http:
+    async with FakeTwilio() as twilio, ServiceHttpClient() as http:
         client = twilio_client(twilio, http, token="not-the-token")
         with pytest.raises(TwilioRestException) as error:
             await client.messages.create_async(to=WITNESS_NUMBER, from_="+15005550006", body="x")
@@ -375,7 +375,7 @@ async def test_wrong_auth_token_is_401_and_nothing_is_sent() -> None:
 
 
 async def test_scripted_failures_surface_as_twilio_rest_exceptions() -> None:
-    async with FakeTwilio() as twilio, HeaderAuthTwilioHttpClient() as http:
+    async with FakeTwilio() as twilio, ServiceHttpClient() as http:
         client = twilio_client(twilio, http)
         twilio.fail_next(status=500)
         twilio.fail_next(status=429, retry_after=2)
@@ -497,7 +497,7 @@ def test_inbound_form_has_twilios_fields() -> None:
 
 
 async def test_status_callback_form_for_a_sent_message() -> None:
-    async with FakeTwilio() as twilio, HeaderAuthTwilioHttpClient() as http:
+    async with FakeTwilio() as twilio, ServiceHttpClient() as http:
         message = await twilio_client(twilio, http).messages.create_async(
             to=WITNESS_NUMBER, from_=twilio.phone_number, body="hi"
         )

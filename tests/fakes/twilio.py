@@ -18,7 +18,7 @@ default, "https://api.twilio.com", leaves the client exactly as it was:
 
     from twilio.rest import Client
 
-    async with HeaderAuthTwilioHttpClient() as http:  # see below; closes its session
+    async with TwilioHttpClient() as http:  # handlers.twilio_client; closes its session
         client = Client(account_sid, auth_token, http_client=http)
         client.api.base_url = settings.twilio_api_base  # e.g. fake.base_url
         message = await client.messages.create_async(
@@ -30,9 +30,8 @@ The synchronous client is the same with the default `TwilioHttpClient` and
 
 - twilio 9.13's `AsyncTwilioHttpClient` passes credentials as `aiohttp.BasicAuth`, which
   aiohttp 3.14 deprecates: every request warns, and `filterwarnings = error` turns that
-  into a failure (twilio/twilio-python#931, fix not released). `HeaderAuthTwilioHttpClient`
-  below is the same client sending the identical Authorization header itself; the service
-  needs the same few lines (or a targeted filterwarnings entry) for its own client.
+  into a failure (twilio/twilio-python#931, fix not released). the service's own
+  `handlers.twilio_client.TwilioHttpClient` sends the identical Authorization header itself.
 - `AsyncTwilioHttpClient()` opens an aiohttp `ClientSession` in its constructor: it raises
   RuntimeError outside a running event loop, and must be closed (`await http.close()` or
   `async with`), or aiohttp's "Unclosed client session" ResourceWarning fails the run.
@@ -58,9 +57,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import encode_basic_auth, web
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
+from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from tests.fakes import LocalServer
@@ -298,41 +295,6 @@ class FakeTwilio(LocalServer):
     async def _not_found(self, request: web.Request) -> web.Response:
         self.requests.append(TwilioRequest(request.method, request.path, {}, False, 404))
         return _error(404, 20404, f"The requested resource {request.path} was not found")
-
-
-class HeaderAuthTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """`AsyncTwilioHttpClient` that sends its credentials as a plain Authorization header.
-
-    twilio 9.13 wraps them in `aiohttp.BasicAuth`, deprecated since aiohttp 3.14, and the
-    DeprecationWarning fails any test run with `filterwarnings = error`
-    (twilio/twilio-python#931). Building the header ourselves sends the same bytes.
-    """
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        if auth is not None:
-            basic = encode_basic_auth(auth[0], auth[1], encoding="latin1")
-            headers = {**(headers or {}), "Authorization": basic}
-        response: Response = await super().request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            auth=None,
-            timeout=timeout,
-            allow_redirects=allow_redirects,
-        )
-        return response
 
 
 def _invalid_send(form: dict[str, str], *, has_media: bool) -> int | None:
