@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     key_commands.add_parser("status", help="master key versions and what uses them")
 
     commands.add_parser("purge", help="apply the retention period now")
+
+    telegram = commands.add_parser("telegram", help="the Telegram channel")
+    telegram_commands = telegram.add_subparsers(dest="action", required=True)
+    telegram_commands.add_parser(
+        "set-webhook", help="register INTAKE_PUBLIC_URL/webhooks/telegram with Telegram"
+    )
     return parser
 
 
@@ -200,6 +206,56 @@ async def _purge(services: Services, _args: argparse.Namespace) -> int:
     return 0
 
 
+async def _telegram_set_webhook(services: Services, _args: argparse.Namespace) -> int:
+    from aiogram.exceptions import AiogramError, TelegramAPIError, TelegramNetworkError
+
+    from handlers.telegram import WEBHOOK_PATH, TelegramChannel
+
+    settings = services.settings
+    token, secret, public_url = (
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.public_url,
+    )
+    if token is None or secret is None or public_url is None:
+        missing = [
+            name
+            for name, value in (
+                ("TELEGRAM_BOT_TOKEN", token),
+                ("INTAKE_PUBLIC_URL", public_url),
+                ("TELEGRAM_WEBHOOK_SECRET", secret),
+            )
+            if value is None
+        ]
+        print(f"cannot set the Telegram webhook: {', '.join(missing)} not set", file=sys.stderr)
+        return 1
+    url = public_url.rstrip("/") + WEBHOOK_PATH
+    channel = TelegramChannel(
+        desk=services.desk,
+        token=token.get_secret_value(),
+        api_base=settings.telegram_api_base,
+        webhook_secret=secret.get_secret_value(),
+        use_webhook=True,
+    )
+    try:
+        await channel.set_webhook(url)
+    except TelegramNetworkError:
+        # Not the exception's text: a malformed address would be quoted with the token in it.
+        print("could not reach Telegram at TELEGRAM_API_BASE", file=sys.stderr)
+        return 1
+    except TelegramAPIError as exc:
+        # Telegram's description says what it disliked (the URL, the secret's characters).
+        print(f"Telegram refused the webhook: {exc.message}", file=sys.stderr)
+        return 1
+    except AiogramError as exc:
+        print(f"Telegram gave an unexpected answer ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    finally:
+        await channel.close()
+    print(f"Telegram webhook set to {url} (with the secret token)")
+    return 0
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -215,4 +271,5 @@ _HANDLERS: dict[
     ("keys", "retire"): _keys_retire,
     ("keys", "status"): _keys_status,
     ("purge", None): _purge,
+    ("telegram", "set-webhook"): _telegram_set_webhook,
 }

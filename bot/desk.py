@@ -208,6 +208,11 @@ class IntakeDesk:
             )
             if not inline:
                 await messages.enqueue(session, message=out, channel=channel, position=position)
+        if witness.opted_out and not turn.state.opted_out and channel is Channel.TELEGRAM:
+            # Telegram refuses messages to someone who blocked the bot (we record that as
+            # opted out); a new message from them means they unblocked it. SMS opt-outs
+            # stay with the carrier and Twilio until the witness texts START.
+            witness.opted_out = False
         await witnesses.touch(session, witness=witness)
         log.info(
             "witness %s: step=%s replies=%d events=%s",

@@ -260,8 +260,10 @@ class OutboxWorker:
         # Deleting first and saying goodbye second keeps a retry harmless: deleting an
         # already deleted message is a no-op.
         await sender.erase_chat(address=work["address"], handles=list(work["handles"]))
-        for text in work["farewell"]:
-            await sender.send(Outgoing(channel=channel, address=work["address"], text=text))
+        # One message, so a retry can never repeat part of the goodbye.
+        farewell = "\n\n".join(work["farewell"])
+        if farewell:
+            await sender.send(Outgoing(channel=channel, address=work["address"], text=farewell))
         async with self._db.write() as session:
             await outbox.mark_sent(session, item_id=item_id)
         log.info("outbox item %s: chat erased", item_id)

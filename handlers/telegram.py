@@ -1,0 +1,170 @@
+"""The Telegram edge: the webhook (or long polling) in, the Bot API out through the outbox.
+
+Every webhook request is checked against X-Telegram-Bot-Api-Secret-Token first; without
+a configured secret the webhook refuses everything. A valid Update goes through an
+aiogram Dispatcher whose routers (handlers/telegram_updates.py) hand witness messages to
+the desk, which commits before the webhook answers 200. Only a message the desk could
+not store turns into a 5xx, so that Telegram delivers it again; anything else, from an
+unknown update type to a failure after the message was stored, is acknowledged.
+
+Update types: messages and button presses (callback queries) are asked for and handled.
+Edited messages are not asked for, and ignored if they come: the intake has moved on
+from the message being edited, and feeding the new text in as another answer would
+answer the wrong question. Groups and channels are ignored (see telegram_updates).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from handlers.telegram_polling import LongPolling
+from handlers.telegram_sender import TelegramSender
+from handlers.telegram_updates import NotStored, intake_routers
+
+if TYPE_CHECKING:
+    from bot.desk import IntakeDesk
+    from bot.workers import Worker
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
+ALLOWED_UPDATES = ("message", "callback_query")
+
+# aiogram logs one INFO line per update (its id and the bot's id) and, on the paths this
+# module does not use, handler errors in full. Only its warnings and errors pass.
+for _name in ("aiogram.event", "aiogram.dispatcher"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+class BadUpdate(Exception):
+    """The webhook body is not a Telegram Update in UTF-8 JSON."""
+
+
+class WebhookSecretMissing(Exception):
+    """A webhook cannot be registered without TELEGRAM_WEBHOOK_SECRET."""
+
+
+class TelegramChannel:
+    """The Telegram channel: webhook route, long-polling worker and the outbox's sender."""
+
+    def __init__(
+        self,
+        *,
+        desk: IntakeDesk,
+        token: str,
+        api_base: str,
+        webhook_secret: str | None,
+        use_webhook: bool,
+    ) -> None:
+        # Neither the Bot nor its session touches the event loop until the first call.
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+        self._bot = Bot(token, session=session)
+        self._secret = webhook_secret
+        self._use_webhook = use_webhook
+        # The intake's state lives in our encrypted storage; aiogram's FSM would keep a
+        # map of every chat and user id in memory for nothing.
+        self._dispatcher = Dispatcher(disable_fsm=True, name="telegram")
+        self._dispatcher.include_routers(*intake_routers(desk))
+        self.sender = TelegramSender(self._bot)
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
+
+    def workers(self) -> list[Worker]:
+        if self._use_webhook:
+            return []
+        return [LongPolling(bot=self._bot, handle=self.handle, allowed_updates=ALLOWED_UPDATES)]
+
+    async def close(self) -> None:
+        await self._bot.session.close()
+
+    async def set_webhook(self, url: str) -> None:
+        """Tell Telegram to deliver our update types to `url`, signed with the secret."""
+        if not self._secret:
+            raise WebhookSecretMissing("TELEGRAM_WEBHOOK_SECRET is not set")
+        await self._bot.set_webhook(
+            url=url, secret_token=self._secret, allowed_updates=list(ALLOWED_UPDATES)
+        )
+
+    async def webhook(self, request: Request) -> Response:
+        if not self._secret:
+            log.warning("refused a Telegram webhook: TELEGRAM_WEBHOOK_SECRET is not set")
+            return _text(403, "webhook disabled")
+        if not _secret_matches(request.headers.get(SECRET_HEADER), self._secret):
+            log.warning("refused a Telegram webhook with a missing or wrong secret")
+            return _text(401, "bad secret")
+        try:
+            update = _parse(await request.body(), bot=self._bot)
+        except BadUpdate as exc:
+            return _text(400, str(exc))
+        try:
+            await self.handle(update)
+        except NotStored as exc:
+            log.error(
+                "telegram update %d not stored (%s); Telegram will retry", update.update_id, exc
+            )
+            return _text(500, "not stored")
+        return Response(status_code=200)
+
+    async def handle(self, update: Update) -> None:
+        """Run one update through the routers; raises NotStored only if it must come again."""
+        kind = _kind(update)
+        if kind not in ALLOWED_UPDATES:
+            log.debug("telegram update %d ignored (%s)", update.update_id, kind or "unknown")
+            return
+        try:
+            await self._dispatcher.feed_update(self._bot, update)
+        except NotStored:
+            raise
+        except Exception as exc:
+            # Only the type: an exception's text may quote what it was working on.
+            log.error(
+                "telegram update %d: handling failed (%s)", update.update_id, type(exc).__name__
+            )
+
+
+def _text(status: int, message: str) -> PlainTextResponse:
+    return PlainTextResponse(message, status_code=status)
+
+
+def _secret_matches(given: str | None, secret: str) -> bool:
+    if given is None:
+        return False
+    # Starlette decodes header bytes as latin-1, so this gets back exactly what was sent.
+    return secrets.compare_digest(given.encode("latin-1"), secret.encode("utf-8"))
+
+
+def _parse(body: bytes, *, bot: Bot) -> Update:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadUpdate("body is not UTF-8 JSON") from None
+    if not isinstance(data, dict):
+        raise BadUpdate("body is not a JSON object")
+    try:
+        return Update.model_validate(data, context={"bot": bot})
+    except (ValidationError, RecursionError):
+        # The validation error quotes the input; it is neither logged nor sent back.
+        raise BadUpdate("body is not a Telegram Update") from None
+
+
+def _kind(update: Update) -> str | None:
+    """The update's type, or None for one aiogram does not know (newer than it)."""
+    try:
+        return update.event_type
+    except UpdateTypeLookupError:
+        return None
