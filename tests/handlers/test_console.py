@@ -217,3 +217,39 @@ async def test_idle_console_sessions_end(tmp_path: Path) -> None:
             await asyncio.sleep(1.5)
             idle = await client.get("/console/queues", follow_redirects=False)
             assert idle.status_code == 303 and idle.headers["location"] == "/console/login"
+
+
+async def test_the_console_works_by_keyboard_on_a_narrow_screen(
+    tmp_path: Path, browser: Browser
+) -> None:
+    async with sms_service(tmp_path, f"sqlite:///{tmp_path / 'data' / 'intake.db'}") as (
+        live,
+        _twilio,
+        phone,
+    ):
+        await phone.walk(ENGLISH_MOVE)
+        await make_caseworker(live.services.db, "ana", queues=("relocation",))
+        context = await browser.new_context(viewport={"width": 360, "height": 740})
+        page = await context.new_page()
+        await page.goto(live.base_url + "/console/login")
+        # Keyboard only: tab into the fields, type, press Enter.
+        await page.keyboard.press("Tab")  # the skip link comes first
+        await page.keyboard.press("Tab")
+        await page.keyboard.type("ana")
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(PASSWORD)
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name="Queues")).to_be_visible()
+        claim = page.get_by_role("button", name="Claim next in relocation")
+        await claim.focus()
+        await page.keyboard.press("Enter")
+        await expect(
+            page.get_by_role("heading", level=1, name=re.compile("^Case "))
+        ).to_be_visible()
+        # Nothing runs off the side of a phone-sized screen.
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        await expect(page.get_by_label("Reply to the witness")).to_be_visible()
+        await context.close()
