@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from storage import sessions
-from storage.caseworkers import by_username
+from storage.caseworkers import USERNAME, by_username
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Caseworker, utcnow
@@ -91,16 +91,24 @@ class Accounts:
     ) -> Session:
         user_key, client_key = self._keys(username, client)
         since = utcnow() - WINDOW
+        # The attempt is counted as a failure before its password is checked, and taken
+        # back if it was right or refused: each of many concurrent guesses then sees
+        # those noted before it, so no more than the limit are ever checked.
+        async with self._db.write() as session:
+            attempt = await sessions.note_failure(session, keys=[user_key, client_key])
         async with self._db.read() as session:
             by_user = await sessions.failures_since(session, key=user_key, since=since)
             by_client = await sessions.failures_since(session, key=client_key, since=since)
-            account = await by_username(session, username=username.strip().lower())
-        if by_user >= MAX_FAILURES_PER_USERNAME or by_client >= MAX_FAILURES_PER_CLIENT:
+            name = username.strip().lower()
+            # No account can have a name of another form (nor may PostgreSQL see a NUL).
+            account = await by_username(session, username=name) if USERNAME.match(name) else None
+        if by_user > MAX_FAILURES_PER_USERNAME or by_client > MAX_FAILURES_PER_CLIENT:
+            async with self._db.write() as session:
+                await sessions.withdraw_failures(session, ids=attempt)
             raise Throttled
         stored = account.password_hash if account and not account.disabled_at else _DECOY_HASH
         if not await asyncio.to_thread(_verify, stored, password) or stored is _DECOY_HASH:
             async with self._db.write() as session:
-                await sessions.note_failure(session, keys=[user_key, client_key])
                 await sessions.forget_failures(session, keys=[user_key, client_key], before=since)
             log.info("failed sign-in")
             raise BadCredentials
@@ -108,6 +116,7 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         expires_at = utcnow() + (lifetime or self._lifetime)
         async with self._db.write() as session:
+            await sessions.withdraw_failures(session, ids=attempt)
             await sessions.open_session(
                 session, caseworker_id=account.id, token=token, expires_at=expires_at
             )

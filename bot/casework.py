@@ -8,17 +8,19 @@ may not see a case is told it does not exist.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import Actor
 from bot.intake.triage import QUEUES
 from bot.outbox import Doorbell
+from bot.reference import PATTERN as REFERENCE
 from bot.relay import owe_reply
 from storage import audit, messages, queues, witnesses
 from storage.cases import open_answers
@@ -29,6 +31,7 @@ from storage.models import AuditEvent, Case, Caseworker, Witness, utcnow
 log = logging.getLogger(__name__)
 
 MAX_LIST = 500
+ACTION_NAME = re.compile(r"[a-z][a-z0-9_.]{0,47}")
 CALL_ME = "call"
 
 
@@ -113,6 +116,19 @@ def _holds(actor: Actor, case: Case) -> bool:
     return case.assigned_to == actor.id
 
 
+def _is_case(reference: str) -> ColumnElement[bool]:
+    """The condition for the case with this reference; what cannot be one matches nothing."""
+    # Decided before any query: PostgreSQL refuses NUL in a parameter, and a malformed
+    # reference is just another case the caller cannot see.
+    normal = reference.strip().upper()
+    return Case.reference == normal if REFERENCE.fullmatch(normal) else false()
+
+
+def _is_action(action: str) -> ColumnElement[bool]:
+    """The condition for audit rows of this action; a name no action can have matches none."""
+    return AuditEvent.action == action if ACTION_NAME.fullmatch(action) else false()
+
+
 class Casework:
     def __init__(self, *, db: Database, vault: Vault, doorbell: Doorbell) -> None:
         self._db = db
@@ -129,7 +145,7 @@ class Casework:
         detail: str | None = None,
     ) -> Case:
         """The one gate: load the case, check the caller may do this, write the audit row."""
-        query = select(Case).where(Case.reference == reference.strip().upper())
+        query = select(Case).where(_is_case(reference))
         case = (await session.execute(query.with_for_update())).scalar_one_or_none()
         if case is None or not (_holds(actor, case) or actor.supervisor):
             raise CaseNotFound(reference)
@@ -233,7 +249,7 @@ class Casework:
         if status:
             query = query.where(Case.status == status)
         if queue:
-            query = query.where(Case.queue == queue)
+            query = query.where(Case.queue == queue if queue in QUEUES else false())
         async with self._db.write() as session:
             found = list((await session.execute(query)).scalars())
             await audit.record(
@@ -260,9 +276,9 @@ class Casework:
             .limit(min(max(limit, 1), 5000))
         )
         if reference:
-            query = query.where(Case.reference == reference.strip().upper())
+            query = query.where(_is_case(reference))
         if action:
-            query = query.where(AuditEvent.action == action)
+            query = query.where(_is_action(action))
         if since:
             query = query.where(AuditEvent.at >= since)
         async with self._db.write() as session:
@@ -299,7 +315,7 @@ class Casework:
         of what anyone said (the fetch that follows is an audited read).
         """
         async with self._db.read() as session:
-            query = select(Case).where(Case.reference == reference.strip().upper())
+            query = select(Case).where(_is_case(reference))
             case = (await session.execute(query)).scalar_one_or_none()
             if case is None or not (_holds(actor, case) or actor.supervisor):
                 raise CaseNotFound(reference)

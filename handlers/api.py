@@ -6,12 +6,13 @@ definition time, and the dependencies they name are local to `install`.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from bot.accounts import Accounts, Actor, BadCredentials, NotSignedIn, Throttled
 from bot.casework import (
@@ -25,6 +26,7 @@ from bot.casework import (
     SupervisorsOnly,
     UnknownQueue,
 )
+from bot.intake.triage import QUEUES
 from bot.relay import WitnessUnreachable
 
 PREFIX = "/api/v1"
@@ -41,6 +43,26 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     CaseClosed: (409, "the case is closed"),
     WitnessUnreachable: (409, "the witness opted out or erased their data"),
 }
+
+
+# What each error status means, for the OpenAPI document; the bodies are ERRORS' words.
+ERROR_MEANINGS = {
+    401: "no token, or an unknown, expired or revoked one (sign-in: wrong credentials)",
+    403: "not a queue the caller works, or supervisors only",
+    404: "no such case, or one the caller neither holds nor supervises (never told apart)",
+    409: "the case is closed, or the witness opted out or erased their data",
+    429: "too many failed sign-ins; try again after Retry-After seconds",
+}
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": ErrorOut, "description": ERROR_MEANINGS[status]} for status in statuses
+    }
 
 
 class LoginIn(BaseModel):
@@ -91,7 +113,8 @@ class CaseOut(CaseSummaryOut):
 
 
 class ReplyIn(BaseModel):
-    text: str = Field(min_length=1, max_length=1600)
+    # `pattern` is a search: at least one character that is not white space.
+    text: str = Field(min_length=1, max_length=1600, pattern=r"\S")
 
 
 class ReplyOut(BaseModel):
@@ -99,11 +122,19 @@ class ReplyOut(BaseModel):
 
 
 class CloseIn(BaseModel):
-    outcome: str = Field(min_length=1, max_length=500)
+    outcome: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class TransferIn(BaseModel):
-    queue: str = Field(min_length=1, max_length=32)
+    queue: str = Field(min_length=1, max_length=32, json_schema_extra={"enum": list(QUEUES)})
+
+    @field_validator("queue")
+    @classmethod
+    def _known(cls, queue: str) -> str:
+        # A 422 of the documented validation-error shape; the core checks again.
+        if queue not in QUEUES:
+            raise ValueError("no such queue")
+        return queue
 
 
 class AuditOut(BaseModel):
@@ -144,9 +175,11 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
     Caller = Annotated[Actor, Depends(current_actor)]
     public = APIRouter(prefix=PREFIX, tags=["session"])
     # Authenticated by default: every route on this router needs a live token.
-    private = APIRouter(prefix=PREFIX, dependencies=[Depends(current_actor)])
+    private = APIRouter(
+        prefix=PREFIX, dependencies=[Depends(current_actor)], responses=_errors(401)
+    )
 
-    @public.post("/login", response_model=LoginOut)
+    @public.post("/login", response_model=LoginOut, responses=_errors(401, 429))
     async def login(body: LoginIn, request: Request) -> LoginOut:
         client = request.client.host if request.client else "unknown"
         signed_in = await accounts.sign_in(
@@ -169,7 +202,7 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
     @private.post(
         "/queues/{name}/claim",
         response_model=CaseOut,
-        responses={204: {"description": "no case waits in a language you speak"}},
+        responses={204: {"description": "no case waits in a language you speak"}, **_errors(403)},
         tags=["queues"],
     )
     async def claim(name: str, actor: Caller) -> CaseOut | Response:
@@ -184,33 +217,56 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
     ) -> list[CaseSummaryOut]:
         return [_summary(v) for v in await casework.list_cases(actor, status=status, queue=queue)]
 
-    @private.get("/cases/{ref}", response_model=CaseOut, tags=["cases"])
+    @private.get("/cases/{ref}", response_model=CaseOut, responses=_errors(404), tags=["cases"])
     async def read_case(ref: str, actor: Caller) -> CaseOut:
         return _case(await casework.read(actor, ref))
 
-    @private.post("/cases/{ref}/messages", status_code=202, response_model=ReplyOut, tags=["cases"])
+    @private.post(
+        "/cases/{ref}/messages",
+        status_code=202,
+        response_model=ReplyOut,
+        responses=_errors(404, 409),
+        tags=["cases"],
+    )
     async def reply(ref: str, body: ReplyIn, actor: Caller) -> ReplyOut:
         await casework.reply(actor, ref, body.text)
         return ReplyOut()
 
-    @private.post("/cases/{ref}/release", response_model=CaseSummaryOut, tags=["cases"])
+    case_change = _errors(404, 409)
+
+    @private.post(
+        "/cases/{ref}/release",
+        response_model=CaseSummaryOut,
+        responses=case_change,
+        tags=["cases"],
+    )
     async def release(ref: str, actor: Caller) -> CaseSummaryOut:
         return _summary(await casework.release(actor, ref))
 
-    @private.post("/cases/{ref}/close", response_model=CaseSummaryOut, tags=["cases"])
+    @private.post(
+        "/cases/{ref}/close",
+        response_model=CaseSummaryOut,
+        responses=case_change,
+        tags=["cases"],
+    )
     async def close(ref: str, body: CloseIn, actor: Caller) -> CaseSummaryOut:
         return _summary(await casework.close(actor, ref, body.outcome))
 
-    @private.post("/cases/{ref}/transfer", response_model=CaseSummaryOut, tags=["cases"])
+    @private.post(
+        "/cases/{ref}/transfer",
+        response_model=CaseSummaryOut,
+        responses=case_change,
+        tags=["cases"],
+    )
     async def transfer(ref: str, body: TransferIn, actor: Caller) -> CaseSummaryOut:
         return _summary(await casework.transfer(actor, ref, body.queue))
 
-    @private.get("/audit", response_model=list[AuditOut], tags=["audit"])
+    @private.get("/audit", response_model=list[AuditOut], responses=_errors(403), tags=["audit"])
     async def audit_log(
         actor: Caller,
         ref: Annotated[str | None, Query(max_length=9)] = None,
         action: Annotated[str | None, Query(max_length=48)] = None,
-        since: datetime | None = None,
+        since: AwareDatetime | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[AuditOut]:
         views = await casework.audit_log(
@@ -222,6 +278,18 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
     app.include_router(private)
     for error, (status, message) in ERRORS.items():
         app.add_exception_handler(error, _handler(status, message))
+    app.add_exception_handler(RequestValidationError, _invalid)
+
+
+async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming what was wrong and where, without echoing the input back.
+
+    FastAPI's own handler echoes each bad value, and fails with a 500 on text it cannot
+    encode (a lone surrogate, which JSON can carry); what a caller typed is theirs anyway.
+    """
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it alone
+    errors = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 def _handler(status: int, message: str):  # type: ignore[no-untyped-def]

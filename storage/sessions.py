@@ -50,9 +50,17 @@ async def revoke(session: AsyncSession, *, token: str) -> None:
     )
 
 
-async def note_failure(session: AsyncSession, *, keys: list[bytes]) -> None:
-    for key in keys:
-        session.add(LoginFailure(key=key))
+async def note_failure(session: AsyncSession, *, keys: list[bytes]) -> list[int]:
+    """Count a failed (or not yet checked) sign-in against each key; the new rows' ids."""
+    rows = [LoginFailure(key=key) for key in keys]
+    session.add_all(rows)
+    await session.flush()
+    return [row.id for row in rows]
+
+
+async def withdraw_failures(session: AsyncSession, *, ids: list[int]) -> None:
+    """Take back failures noted for an attempt that turned out right or was refused unchecked."""
+    await session.execute(delete(LoginFailure).where(LoginFailure.id.in_(ids)))
 
 
 async def failures_since(session: AsyncSession, *, key: bytes, since: datetime) -> int:
@@ -74,6 +82,8 @@ async def extend(session: AsyncSession, *, token: str, until: datetime) -> None:
         .where(
             CaseworkerSession.token_hash == token_hash(token),
             CaseworkerSession.revoked_at.is_(None),
+            # An ended session stays ended, even if it ended since the caller looked.
+            CaseworkerSession.expires_at > utcnow(),
         )
         .values(expires_at=until)
     )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select, update
 
+from bot.reference import new_reference
+from storage import audit, cases, witnesses
 from storage.caseworkers import add_caseworker
+from storage.crypto import Vault
 from storage.db import Database
+from storage.models import AuditEvent, Case, CaseworkerSession, utcnow
+from storage.sessions import token_hash
 
 PASSWORD = "correct horse battery staple"
 
@@ -57,3 +66,74 @@ async def sign_in(client: httpx.AsyncClient, base_url: str, username: str) -> Ca
     )
     assert response.status_code == 200, response.text
     return Caseworker(client=client, base_url=base_url, token=response.json()["token"])
+
+
+async def sign_in_token(client: httpx.AsyncClient, base_url: str, username: str) -> str:
+    return (await sign_in(client, base_url, username)).token
+
+
+_addresses = itertools.count(secrets.randbelow(10**5) * 100)
+
+
+def new_number() -> str:
+    """A witness phone number no other witness in this test run has."""
+    return f"+1555{next(_addresses) % 10**7:07d}"
+
+
+async def seed_cases(
+    db: Database,
+    vault: Vault,
+    *,
+    count: int = 1,
+    queue: str = "relocation",
+    language: str = "en",
+    priority: str = "normal",
+    created_at: datetime | None = None,
+) -> list[str]:
+    """Waiting cases opened the way the desk opens them (sealed answers, one witness each)."""
+    references = []
+    async with db.write() as session:
+        for _ in range(count):
+            _witness, key = await witnesses.create_witness(
+                session, vault=vault, channel="sms", address=new_number()
+            )
+            case = await cases.open_case(
+                session,
+                key=key,
+                reference=new_reference(),
+                queue=queue,
+                priority=priority,
+                language=language,
+                needs=["move_now"],
+                answers={"safe_now": "yes", "needs": "move_now", "contact": "text_here"},
+            )
+            if created_at is not None:
+                case.created_at = created_at
+            await audit.record(session, actor_kind="witness", action="case.opened", case_id=case.id)
+            references.append(case.reference)
+    return references
+
+
+async def expire_token(db: Database, token: str) -> None:
+    """Move a sign-in's expiry into the past, as if its lifetime had run out."""
+    async with db.write() as session:
+        await session.execute(
+            update(CaseworkerSession)
+            .where(CaseworkerSession.token_hash == token_hash(token))
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+
+
+async def case_row(db: Database, reference: str) -> Case:
+    async with db.read() as session:
+        query = select(Case).where(Case.reference == reference)
+        return (await session.execute(query)).scalar_one()
+
+
+async def audit_rows(db: Database, *, action: str, reference: str | None = None) -> int:
+    """How many audit rows of this action exist (for this case, if given)."""
+    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    if reference is not None:
+        query = query.join(Case, Case.id == AuditEvent.case_id).where(Case.reference == reference)
+    async with db.read() as session:
+        return int(await session.scalar(query) or 0)
