@@ -26,6 +26,8 @@ from storage.models import Caseworker, utcnow
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(minutes=15)
+# Session kinds: API bearer tokens live a fixed time; console cookies end when idle.
+API, CONSOLE = "api", "console"
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_CLIENT = 20
 HASHER = PasswordHasher()
@@ -87,7 +89,13 @@ class Accounts:
         )
 
     async def sign_in(
-        self, *, username: str, password: str, client: str, lifetime: timedelta | None = None
+        self,
+        *,
+        username: str,
+        password: str,
+        client: str,
+        lifetime: timedelta | None = None,
+        kind: str = API,
     ) -> Session:
         user_key, client_key = self._keys(username, client)
         since = utcnow() - WINDOW
@@ -118,14 +126,14 @@ class Accounts:
         async with self._db.write() as session:
             await sessions.withdraw_failures(session, ids=attempt)
             await sessions.open_session(
-                session, caseworker_id=account.id, token=token, expires_at=expires_at
+                session, caseworker_id=account.id, token=token, expires_at=expires_at, kind=kind
             )
         log.info("caseworker %s signed in", account.username)
         return Session(token=token, expires_at=expires_at, actor=Actor.of(account))
 
-    async def actor_for(self, token: str) -> Actor:
+    async def actor_for(self, token: str, *, kind: str = API) -> Actor:
         async with self._db.read() as session:
-            account = await sessions.caseworker_for(session, token=token)
+            account = await sessions.caseworker_for(session, token=token, kind=kind)
         if account is None:
             raise NotSignedIn
         return Actor.of(account)

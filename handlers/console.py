@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.accounts import Accounts, Actor, BadCredentials, NotSignedIn, Throttled
+from bot.accounts import CONSOLE, Accounts, Actor, BadCredentials, NotSignedIn, Throttled
 from bot.casework import CaseClosed, CaseNotFound, Casework, NotInQueue, UnknownQueue
 from bot.intake.describe import describe_answers
 from bot.intake.triage import QUEUES
@@ -149,7 +149,7 @@ class Console:
         async def endpoint(request: Request) -> Response:
             token = request.cookies.get(self._cookie, "")
             try:
-                actor = await self._accounts.actor_for(token) if token else None
+                actor = await self._accounts.actor_for(token, kind=CONSOLE) if token else None
             except NotSignedIn:
                 actor = None
             if actor is None:
@@ -228,6 +228,7 @@ class Console:
                 password=form.get("password", "")[:1024],
                 client=request.client.host if request.client else "unknown",
                 lifetime=self._settings.idle,
+                kind=CONSOLE,
             )
         except BadCredentials:
             return await self.login_page(request, error="Wrong username or password.")

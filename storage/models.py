@@ -230,6 +230,9 @@ class CaseworkerSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # "api" (a bearer token with a fixed life) or "console" (a cookie that ends when
+    # idle): a token of one kind is refused by the other.
+    kind: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
     caseworker: Mapped[object] = _parent("Caseworker")
 
 

@@ -18,22 +18,31 @@ def token_hash(token: str) -> bytes:
 
 
 async def open_session(
-    session: AsyncSession, *, caseworker_id: uuid.UUID, token: str, expires_at: datetime
+    session: AsyncSession,
+    *,
+    caseworker_id: uuid.UUID,
+    token: str,
+    expires_at: datetime,
+    kind: str,
 ) -> None:
     session.add(
         CaseworkerSession(
-            token_hash=token_hash(token), caseworker_id=caseworker_id, expires_at=expires_at
+            token_hash=token_hash(token),
+            caseworker_id=caseworker_id,
+            expires_at=expires_at,
+            kind=kind,
         )
     )
 
 
-async def caseworker_for(session: AsyncSession, *, token: str) -> Caseworker | None:
-    """The account behind a live (unexpired, unrevoked) token, if any."""
+async def caseworker_for(session: AsyncSession, *, token: str, kind: str) -> Caseworker | None:
+    """The account behind a live (unexpired, unrevoked) token of this kind, if any."""
     query = (
         select(Caseworker)
         .join(CaseworkerSession, CaseworkerSession.caseworker_id == Caseworker.id)
         .where(
             CaseworkerSession.token_hash == token_hash(token),
+            CaseworkerSession.kind == kind,
             CaseworkerSession.revoked_at.is_(None),
             CaseworkerSession.expires_at > utcnow(),
             Caseworker.disabled_at.is_(None),
@@ -81,6 +90,7 @@ async def extend(session: AsyncSession, *, token: str, until: datetime) -> None:
         update(CaseworkerSession)
         .where(
             CaseworkerSession.token_hash == token_hash(token),
+            CaseworkerSession.kind == "console",
             CaseworkerSession.revoked_at.is_(None),
             # An ended session stays ended, even if it ended since the caller looked.
             CaseworkerSession.expires_at > utcnow(),

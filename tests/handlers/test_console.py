@@ -253,3 +253,32 @@ async def test_the_console_works_by_keyboard_on_a_narrow_screen(
         assert overflow <= 0
         await expect(page.get_by_label("Reply to the witness")).to_be_visible()
         await context.close()
+
+
+async def test_console_and_api_tokens_do_not_stand_in_for_each_other(tmp_path: Path) -> None:
+    async with sms_service(tmp_path, f"sqlite:///{tmp_path / 'data' / 'intake.db'}") as (
+        live,
+        _twilio,
+        _phone,
+    ):
+        await make_caseworker(live.services.db, "ana", queues=("relocation",))
+        async with httpx.AsyncClient(base_url=live.base_url) as client:
+            login = await client.get("/console/login")
+            nonce = re.search(r'name="csrf" value="([^"]+)"', login.text)
+            assert nonce is not None
+            await client.post(
+                "/console/login",
+                data={"csrf": nonce.group(1), "username": "ana", "password": PASSWORD},
+            )
+            cookie = client.cookies["intake_console"]
+            api = await client.get("/api/v1/queues", headers={"Authorization": f"Bearer {cookie}"})
+            assert api.status_code == 401
+            bearer = await client.post(
+                "/api/v1/login", json={"username": "ana", "password": PASSWORD}
+            )
+            token = bearer.json()["token"]
+        async with httpx.AsyncClient(
+            base_url=live.base_url, cookies={"intake_console": token}
+        ) as other:
+            refused = await other.get("/console/queues", follow_redirects=False)
+            assert refused.status_code == 303 and refused.headers["location"] == "/console/login"
