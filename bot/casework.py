@@ -22,7 +22,7 @@ from bot.intake.triage import QUEUES
 from bot.outbox import Doorbell
 from bot.reference import PATTERN as REFERENCE
 from bot.relay import owe_reply
-from storage import audit, messages, queues, witnesses
+from storage import audit, caseworkers, messages, queues, witnesses
 from storage.cases import open_answers
 from storage.crypto import DataKey, KeyUnavailable, Vault
 from storage.db import Database
@@ -42,6 +42,7 @@ class Action(StrEnum):
     TRANSFER = "case.transferred"
     CLOSE = "case.closed"
     REPLY = "case.replied"
+    ASSIGN = "case.assigned"
     REVEAL_NUMBER = "case.number_revealed"
     LIST = "cases.listed"
     READ_AUDIT = "audit.read"
@@ -61,6 +62,10 @@ class SupervisorsOnly(Exception):
 
 class UnknownQueue(ValueError):
     """A transfer named a queue that does not exist."""
+
+
+class NoSuchCaseworker(ValueError):
+    """An assignment named someone who does not work the case's queue in its language."""
 
 
 class CaseClosed(Exception):
@@ -228,6 +233,40 @@ class Casework:
             case.queue = queue
             _back_to_queue(case)
             return await self._summary(session, case)
+
+    async def assign(self, actor: Actor, reference: str, username: str) -> CaseView:
+        """A supervisor hands a case straight to a caseworker who works its queue."""
+        if not actor.supervisor:
+            raise SupervisorsOnly
+        async with self._db.write() as session:
+            case = await self._act(
+                session, actor=actor, reference=reference, action=Action.ASSIGN, detail=username
+            )
+            able = await caseworkers.working(session, queue=case.queue, language=case.language)
+            target = next((a for a in able if a.username == username), None)
+            if target is None:
+                raise NoSuchCaseworker(username)
+            now = utcnow()
+            case.status, case.assigned_to, case.claimed_at, case.touched_at = (
+                queues.CLAIMED,
+                target.id,
+                now,
+                now,
+            )
+            return await self._summary(session, case)
+
+    async def assignable(self, actor: Actor, reference: str) -> list[str]:
+        """Who a supervisor may hand this case to (no audit row: it shows no case content)."""
+        if not actor.supervisor:
+            return []
+        async with self._db.read() as session:
+            case = (
+                await session.execute(select(Case).where(_is_case(reference)))
+            ).scalar_one_or_none()
+            if case is None:
+                raise CaseNotFound(reference)
+            able = await caseworkers.working(session, queue=case.queue, language=case.language)
+            return [a.username for a in able]
 
     async def close(self, actor: Actor, reference: str, outcome: str) -> CaseView:
         async with self._db.write() as session:

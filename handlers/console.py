@@ -24,7 +24,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.accounts import CONSOLE, Accounts, Actor, BadCredentials, NotSignedIn, Throttled
-from bot.casework import CaseClosed, CaseNotFound, Casework, NotInQueue, UnknownQueue
+from bot.casework import (
+    CaseClosed,
+    CaseNotFound,
+    Casework,
+    NoSuchCaseworker,
+    NotInQueue,
+    SupervisorsOnly,
+    UnknownQueue,
+)
 from bot.intake.describe import describe_answers
 from bot.intake.triage import QUEUES
 from bot.relay import WitnessUnreachable
@@ -115,6 +123,7 @@ class Console:
             ("/cases/{ref}/release", self.release, ["POST"]),
             ("/cases/{ref}/transfer", self.transfer, ["POST"]),
             ("/cases/{ref}/close", self.close, ["POST"]),
+            ("/cases/{ref}/assign", self.assign, ["POST"]),
             ("/logout", self.logout, ["POST"]),
         ]
         return [
@@ -331,6 +340,11 @@ class Console:
             answers=describe_answers(view.answers or {}),
             version=version,
             queues=[q for q in QUEUES if q != view.queue],
+            assignable=[
+                name
+                for name in await self._casework.assignable(actor, view.ref)
+                if name != view.assigned_to
+            ],
             outcomes=OUTCOMES,
             notice=request.query_params.get("notice"),
         )
@@ -372,6 +386,18 @@ class Console:
         except CaseClosed:
             return _back(ref, "closed")
         return RedirectResponse("/console/queues?notice=transferred", status_code=303)
+
+    async def assign(self, request: Request, actor: Actor) -> Response:
+        ref = request.path_params["ref"]
+        try:
+            await self._casework.assign(actor, ref, request.state.form.get("username", ""))
+        except SupervisorsOnly:
+            raise CaseNotFound(ref) from None
+        except NoSuchCaseworker:
+            return _back(ref, "cannot-assign")
+        except CaseClosed:
+            return _back(ref, "closed")
+        return _back(ref, "assigned")
 
     async def close(self, request: Request, actor: Actor) -> Response:
         ref = request.path_params["ref"]

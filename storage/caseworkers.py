@@ -52,6 +52,16 @@ async def add_caseworker(
     return account
 
 
+async def working(session: AsyncSession, *, queue: str, language: str) -> list[Caseworker]:
+    """Active accounts that work this queue and speak this language."""
+    query = select(Caseworker).where(Caseworker.disabled_at.is_(None)).order_by(Caseworker.username)
+    return [
+        account
+        for account in (await session.execute(query)).scalars()
+        if queue in account.queues.split(",") and language in account.languages.split(",")
+    ]
+
+
 async def by_username(session: AsyncSession, *, username: str) -> Caseworker | None:
     query = select(Caseworker).where(Caseworker.username == username)
     return (await session.execute(query)).scalar_one_or_none()

@@ -282,3 +282,32 @@ async def test_console_and_api_tokens_do_not_stand_in_for_each_other(tmp_path: P
         ) as other:
             refused = await other.get("/console/queues", follow_redirects=False)
             assert refused.status_code == 303 and refused.headers["location"] == "/console/login"
+
+
+async def test_a_supervisor_reassigns_a_case(tmp_path: Path, browser: Browser) -> None:
+    async with sms_service(tmp_path, f"sqlite:///{tmp_path / 'data' / 'intake.db'}") as (
+        live,
+        _twilio,
+        phone,
+    ):
+        await phone.walk(ENGLISH_MOVE)
+        db = live.services.db
+        await make_caseworker(db, "bob", queues=("relocation",))
+        await make_caseworker(db, "kim", queues=("support",))
+        await make_caseworker(db, "sam", queues=("general",), supervisor=True)
+        sam = await sign_in(browser, live.base_url, "sam")
+        await sam.get_by_role("link", name="All cases").click()
+        await sam.locator("table.cases a").first.click()
+        ref = (await sam.locator(".ref").first.inner_text()).strip()
+        choices = sam.get_by_label("Reassign to caseworker").locator("option")
+        # Only someone who works the case's queue can be chosen.
+        await expect(choices).to_have_text(["bob"])
+        await sam.get_by_role("button", name="Reassign").click()
+        await expect(sam.get_by_text("handed to the caseworker you chose")).to_be_visible()
+        await expect(sam.get_by_text("held by bob")).to_be_visible()
+
+        bob = await sign_in(browser, live.base_url, "bob")
+        await bob.get_by_role("link", name="My cases").click()
+        await expect(bob.locator("table.cases").get_by_role("link", name=ref)).to_be_visible()
+        await sam.goto(f"{live.base_url}/console/audit?ref={ref}&action=case.assigned")
+        await expect(sam.locator("table.audit").get_by_text("case.assigned")).to_be_visible()
