@@ -28,7 +28,6 @@ async def owe_reply(session: AsyncSession, *, vault: Vault, case: Case, text: st
     message = await messages.add_message(
         session, key=key, direction="out", text=text, case_id=case.id, delivery="queued"
     )
-    await session.flush()
     await messages.enqueue(session, message=message, channel=witness.channel)
     return message.id
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,3 +63,17 @@ async def running_service(
         await task
         sock.close()
         await services.close()
+
+
+async def eventually(check: Callable[[], Any], *, within: float = 20.0, what: str = "") -> Any:
+    """Wait for background work (the outbox, polling) to make `check` true, up to a deadline."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or 'background work'}")
+        await asyncio.sleep(0.02)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,20 +87,3 @@ async def sms_service(
         httpx.AsyncClient(timeout=30) as client,
     ):
         yield live, twilio, Phone(live=live, twilio=twilio, client=client)
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 20.0) -> Any:
-    """Wait for background work (the outbox) to make `check` true; fail after a deadline."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the expected background work did not happen in time")
-        await asyncio.sleep(0.05)
-
-
-REFERENCE = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\b")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +16,7 @@ from sqlalchemy import func, select
 from handlers.telegram import WEBHOOK_PATH
 from storage.models import OutboxItem
 from tests.fakes.telegram import FakeTelegram, callback_update, text_update
-from tests.live import LiveService, running_service
+from tests.live import LiveService, eventually, running_service
 
 SECRET = "webhook-secret_for-tests-0123456789"
 WITNESS_CHAT = 5_550_001_234
@@ -28,20 +26,6 @@ _update_ids = itertools.count(10_000)
 
 def next_update_id() -> int:
     return next(_update_ids)
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 20.0, what: str = "") -> Any:
-    """Wait for background work (the outbox, polling) to make `check` true, up to a deadline."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or 'background work'}")
-        await asyncio.sleep(0.02)
 
 
 async def outbox_settled(live: LiveService) -> bool:

@@ -19,9 +19,9 @@ from storage.models import LoginFailure
 from tests.canaries import find_canaries, table_rows
 from tests.cli_runner import run_cli
 from tests.handlers.api_helpers import PASSWORD, expire_token, make_caseworker, sign_in
-from tests.handlers.sms_helpers import WITNESS, eventually, sms_service
+from tests.handlers.sms_helpers import WITNESS, sms_service
 from tests.intake_scripts import ENGLISH_MOVE, REFERENCE, with_story
-from tests.live import LiveService, running_service
+from tests.live import LiveService, eventually, running_service
 
 WRONG = "not the password at all"
 # Distinctive, so a search of the stored throttle keys cannot hit by chance.

@@ -37,9 +37,9 @@ from tests.handlers.api_helpers import (
     seed_cases,
     sign_in,
 )
-from tests.handlers.sms_helpers import WITNESS, Phone, eventually, sms_service
+from tests.handlers.sms_helpers import WITNESS, Phone, sms_service
 from tests.intake_scripts import ENGLISH_MOVE
-from tests.live import running_service
+from tests.live import eventually, running_service
 
 CLAIM = "/api/v1/queues/relocation/claim"
 

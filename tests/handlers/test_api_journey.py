@@ -6,8 +6,9 @@ from pathlib import Path
 
 from tests.canaries import find_canaries, table_rows
 from tests.handlers.api_helpers import make_caseworker, sign_in
-from tests.handlers.sms_helpers import WITNESS, eventually, sms_service
+from tests.handlers.sms_helpers import WITNESS, sms_service
 from tests.intake_scripts import ENGLISH_MOVE
+from tests.live import eventually
 
 STORY = "Juniper-Canary saw them by the laundromat"
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from tests.canaries import find_canaries, table_rows
 from tests.handlers.api_helpers import make_caseworker, sign_in
-from tests.handlers.telegram_helpers import WITNESS_CHAT, eventually, telegram_service
+from tests.handlers.telegram_helpers import WITNESS_CHAT, telegram_service
 from tests.intake_scripts import SPANISH_SUPPORT
+from tests.live import eventually
 
 STORY = "Canario-Tamarindo vio todo desde la ventana"
 

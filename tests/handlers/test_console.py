@@ -21,8 +21,9 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import IN_CI
 from tests.handlers.api_helpers import PASSWORD, make_caseworker
-from tests.handlers.sms_helpers import Phone, eventually, sms_service
+from tests.handlers.sms_helpers import Phone, sms_service
 from tests.intake_scripts import ENGLISH_MOVE
+from tests.live import eventually
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -61,6 +62,17 @@ async def sign_in(browser: Browser, base_url: str, username: str) -> Page:
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Queues")).to_be_visible()
     return page
+
+
+async def console_sign_in(client: httpx.AsyncClient, username: str) -> httpx.Response:
+    """Sign in through the console's form without a browser, CSRF nonce and all."""
+    login = await client.get("/console/login")
+    nonce = re.search(r'name="csrf" value="([^"]+)"', login.text)
+    assert nonce is not None
+    return await client.post(
+        "/console/login",
+        data={"csrf": nonce.group(1), "username": username, "password": PASSWORD},
+    )
 
 
 async def new_witness(phone: Phone, number: str) -> None:
@@ -204,13 +216,7 @@ async def test_idle_console_sessions_end(tmp_path: Path) -> None:
     ) as (live, _twilio, _phone):
         await make_caseworker(live.services.db, "ana", queues=("relocation",))
         async with httpx.AsyncClient(base_url=live.base_url) as client:
-            login = await client.get("/console/login")
-            nonce = re.search(r'name="csrf" value="([^"]+)"', login.text)
-            assert nonce is not None
-            signed_in = await client.post(
-                "/console/login",
-                data={"csrf": nonce.group(1), "username": "ana", "password": PASSWORD},
-            )
+            signed_in = await console_sign_in(client, "ana")
             assert signed_in.status_code == 303
             assert signed_in.headers["location"] == "/console/queues"
             assert (await client.get("/console/queues")).status_code == 200
@@ -263,13 +269,7 @@ async def test_console_and_api_tokens_do_not_stand_in_for_each_other(tmp_path: P
     ):
         await make_caseworker(live.services.db, "ana", queues=("relocation",))
         async with httpx.AsyncClient(base_url=live.base_url) as client:
-            login = await client.get("/console/login")
-            nonce = re.search(r'name="csrf" value="([^"]+)"', login.text)
-            assert nonce is not None
-            await client.post(
-                "/console/login",
-                data={"csrf": nonce.group(1), "username": "ana", "password": PASSWORD},
-            )
+            await console_sign_in(client, "ana")
             cookie = client.cookies["intake_console"]
             api = await client.get("/api/v1/queues", headers={"Authorization": f"Bearer {cookie}"})
             assert api.status_code == 401

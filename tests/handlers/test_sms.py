@@ -13,8 +13,8 @@ from handlers.twilio_sms import SMS_PATH, STATUS_PATH
 from storage.models import Case, Witness
 from tests.canaries import files_under, find_canaries, log_lines, row_counts, table_rows
 from tests.fakes.twilio import inbound_sms_form, new_sid
-from tests.handlers.sms_helpers import REFERENCE, WITNESS, sms_service
-from tests.intake_scripts import ENGLISH_MOVE, SPANISH_SUPPORT
+from tests.handlers.sms_helpers import WITNESS, sms_service
+from tests.intake_scripts import ENGLISH_MOVE, REFERENCE, SPANISH_SUPPORT
 from tests.live import running_service
 
 

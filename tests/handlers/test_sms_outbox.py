@@ -20,9 +20,9 @@ from handlers.twilio_client import TwilioSender
 from storage.models import Case, Message, OutboxItem, Witness
 from tests.conftest import make_settings
 from tests.fakes.twilio import FakeTwilio
-from tests.handlers.sms_helpers import WITNESS, Phone, eventually, sms_service
+from tests.handlers.sms_helpers import WITNESS, Phone, sms_service
 from tests.intake_scripts import ENGLISH_LOCKS
-from tests.live import LiveService, running_service
+from tests.live import LiveService, eventually, running_service
 
 
 async def open_case(phone: Phone) -> uuid.UUID:

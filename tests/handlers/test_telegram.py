@@ -41,13 +41,12 @@ from tests.handlers.telegram_helpers import (
     SECRET,
     WITNESS_CHAT,
     buttons,
-    eventually,
     next_update_id,
     outbox_settled,
     telegram_service,
 )
 from tests.intake_scripts import ENGLISH_MOVE, REFERENCE, SPANISH_SUPPORT
-from tests.live import LiveService
+from tests.live import LiveService, eventually
 
 ERASED_EN = messages.ERASED[0].in_language(Language.EN)
 MEDIA_NOTICE_EN = messages.MEDIA_NOT_KEPT[0].in_language(Language.EN)
