@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 from bot.accounts import Accounts
 from bot.casework import Casework
-from bot.desk import Channel, IntakeDesk
+from bot.desk import IntakeDesk
+from bot.intake.model import Channel
 from bot.outbox import Doorbell, OutboxWorker, Sender
 from bot.settings import Settings
 from bot.workers import ClaimTimeoutWorker, RetentionWorker, Worker
@@ -22,6 +23,7 @@ from handlers.web import create_app
 from storage.crypto import Vault
 from storage.db import Database
 from storage.keyring import KeySource
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,9 @@ class Services:
         await self.db.dispose()
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Services:
+    """Everything the service runs on; `clock` is the time the conversation reads (tests
+    pass their own)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = KeySource(
         env_value=settings.master_key.get_secret_value() if settings.master_key else None,
@@ -55,7 +59,13 @@ def build_services(settings: Settings) -> Services:
         db=db,
         keys=keys,
         vault=vault,
-        desk=IntakeDesk(db=db, vault=vault, on_owed=doorbell.ring),
+        desk=IntakeDesk(
+            db=db,
+            vault=vault,
+            on_owed=doorbell.ring,
+            clock=clock,
+            burst_seconds=settings.burst_seconds,
+        ),
         casework=Casework(db=db, vault=vault, doorbell=doorbell),
         accounts=Accounts(db=db, vault=vault, session_hours=settings.session_hours),
         doorbell=doorbell,

@@ -106,6 +106,8 @@ class CaseView:
     messages: list[Line] | None = None
     outcome: str | None = None
     phone: str | None = None
+    # True only when the witness clearly asked to be called (an unsure answer was confirmed).
+    may_call: bool = False
 
 
 @dataclass(frozen=True)
@@ -400,7 +402,15 @@ class Casework:
         if case.outcome_sealed is not None:
             outcome = key.open(case.outcome_sealed, table="cases", field="outcome", row=case.id)
         phone = await self._phone_for_holder(session, actor, case, key, answers)
-        return replace(summary, answers=answers, messages=lines, outcome=outcome, phone=phone)
+        may_call = answers is not None and answers.get("contact") == CALL_ME
+        return replace(
+            summary,
+            answers=answers,
+            messages=lines,
+            outcome=outcome,
+            phone=phone,
+            may_call=may_call,
+        )
 
     async def _phone_for_holder(
         self,

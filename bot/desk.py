@@ -10,17 +10,19 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.intake.engine import advance
+from bot import keyboards
+from bot.intake.engine import advance, open_question
 from bot.intake.model import (
+    Button,
     CaseOpened,
     CaseStatus,
+    Channel,
     Context,
     ConversationState,
     EraseConfirmed,
@@ -48,12 +50,6 @@ ATTEMPTS = 5
 CHAT_DELETE_WINDOW = timedelta(hours=47)
 
 
-class Channel(StrEnum):
-    SMS = "sms"
-    TELEGRAM = "telegram"
-    TERMINAL = "terminal"
-
-
 @dataclass(frozen=True)
 class InboundMessage:
     """A witness's message as the edge hands it in: only what the intake needs."""
@@ -67,6 +63,11 @@ class InboundMessage:
     # The provider's handle for this message in the witness's chat (a Telegram message
     # id), kept sealed so the chat can be cleaned when the witness erases their data.
     handle: str | None = None
+    # A pressed button, bound to the question it was shown under.
+    button: Button | None = None
+    # False when the message has no meaningful arrival time (a script piped into the
+    # terminal): it is then never read as part of a burst.
+    timed: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,14 @@ class IntakeDesk:
         vault: Vault,
         inline_channels: frozenset[Channel] = frozenset({Channel.SMS, Channel.TERMINAL}),
         on_owed: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
+        burst_seconds: float = 0.0,
     ) -> None:
         self._db = db
         self._vault = vault
         self._on_owed = on_owed
+        self._clock = clock
+        self._burst_seconds = burst_seconds
         # Inline channels answer in the response itself (TwiML, the terminal); the rest
         # are owed their replies through the outbox.
         self._inline = inline_channels
@@ -145,10 +150,14 @@ class IntakeDesk:
                 text=message.text,
                 language_hint=message.language_hint,
                 has_media=message.has_media,
+                button=message.button,
             ),
             Context(
                 new_reference=new_reference(),
                 case_status=CaseStatus(case.status) if case else None,
+                channel=Channel(message.channel),
+                now=self._clock() if message.timed else None,
+                burst_seconds=self._burst_seconds,
             ),
         )
         inbound = await messages.add_message(
@@ -204,10 +213,19 @@ class IntakeDesk:
                 case_id=case.id if case and case.reference == turn.state.reference else None,
                 reply_to_id=inbound_id,
                 delivery="sent" if inline else "queued",
-                options=encode_options(reply.options) if reply.options else None,
+                options=encode_options(reply.options, reply.prompt) if reply.options else None,
             )
             if not inline:
                 await messages.enqueue(session, message=out, channel=channel, position=position)
+        if channel is Channel.TELEGRAM and not witness.opted_out:
+            # Keyboards of questions now closed are removed; toggles are redrawn.
+            await keyboards.settle(
+                session,
+                key=key,
+                witness_id=witness.id,
+                channel=channel,
+                current=open_question(turn.state),
+            )
         if witness.opted_out and not turn.state.opted_out and channel is Channel.TELEGRAM:
             # Telegram refuses messages to someone who blocked the bot (we record that as
             # opted out); a new message from them means they unblocked it. SMS opt-outs

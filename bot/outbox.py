@@ -17,11 +17,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.intake.model import Option
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.intake.model import Option, Prompt
 from storage import messages, outbox, witnesses
-from storage.crypto import KeyUnavailable, Vault
+from storage.crypto import DataKey, KeyUnavailable, Vault
 from storage.db import Database
 from storage.models import Message, OutboxItem, Witness, utcnow
 
@@ -42,6 +44,24 @@ class Outgoing:
     address: str
     text: str
     options: tuple[Option, ...] = ()
+    prompt: Prompt | None = None
+
+
+@dataclass(frozen=True)
+class Keyboard:
+    """The buttons stored with a message, and the question they answer (None: unbound)."""
+
+    options: tuple[Option, ...] = ()
+    prompt: Prompt | None = None
+
+
+@dataclass(frozen=True)
+class KeyboardEdit:
+    """Where a keyboard sits in the witness's chat and what it must show now."""
+
+    address: str
+    handle: str
+    keyboard: Keyboard
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,16 @@ class Sender(Protocol):
     async def erase_chat(self, *, address: str, handles: list[str]) -> None:
         """Remove the conversation from the witness's device where the channel allows it."""
 
+    async def edit_keyboard(
+        self,
+        *,
+        address: str,
+        handle: str,
+        options: tuple[Option, ...],
+        prompt: Prompt | None,
+    ) -> None:
+        """Re-draw the buttons under a message already sent; no options removes them."""
+
 
 def backoff(attempts: int) -> float:
     """Seconds before the next try: exponential, capped, with jitter so retries spread out."""
@@ -83,14 +113,47 @@ def backoff(attempts: int) -> float:
     return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
 
 
-def encode_options(options: tuple[Option, ...]) -> str:
-    return json.dumps([[o.number, o.label] for o in options], ensure_ascii=False)
+def encode_options(options: tuple[Option, ...], prompt: Prompt | None = None) -> str:
+    """A message's buttons as stored (sealed): the options and the question they answer."""
+    bound = None
+    if prompt is not None:
+        bound = {
+            "step": prompt.step,
+            "version": prompt.version,
+            "multi": prompt.multi,
+            "selected": list(prompt.selected),
+            "done_label": prompt.done_label,
+        }
+    stored = {"options": [[o.number, o.label] for o in options], "prompt": bound}
+    return json.dumps(stored, ensure_ascii=False)
 
 
-def decode_options(text: str | None) -> tuple[Option, ...]:
+def decode_options(text: str | None) -> Keyboard:
+    """The stored buttons; the older form, a bare list of [number, label], has no question."""
     if not text:
-        return ()
-    return tuple(Option(number=int(n), label=str(label)) for n, label in json.loads(text))
+        return Keyboard()
+    stored = json.loads(text)
+    if isinstance(stored, list):
+        return Keyboard(options=_options(stored))
+    return Keyboard(
+        options=_options(stored.get("options", [])), prompt=_prompt(stored.get("prompt"))
+    )
+
+
+def _options(pairs: list[Any]) -> tuple[Option, ...]:
+    return tuple(Option(number=int(n), label=str(label)) for n, label in pairs)
+
+
+def _prompt(bound: dict[str, Any] | None) -> Prompt | None:
+    if bound is None:
+        return None
+    return Prompt(
+        step=str(bound["step"]),
+        version=int(bound["version"]),
+        multi=bool(bound.get("multi", False)),
+        selected=tuple(int(n) for n in bound.get("selected", ())),
+        done_label=str(bound.get("done_label", "")),
+    )
 
 
 class Doorbell:
@@ -161,6 +224,9 @@ class OutboxWorker:
             if kind == "erase":
                 await self._erase_chat(item_id, channel, sender)
                 return
+            if kind == "keyboard":
+                await self._redraw_keyboard(item_id, sender)
+                return
             loaded = await self._load(item_id)
             if isinstance(loaded, str):
                 await self._fail(item_id, loaded)
@@ -180,28 +246,20 @@ class OutboxWorker:
     async def _load(self, item_id: uuid.UUID) -> tuple[uuid.UUID, Outgoing] | str:
         """The decrypted message an item owes, or why it can no longer be sent."""
         async with self._db.read() as session:
-            item = await session.get(OutboxItem, item_id)
-            message = await session.get(Message, item.message_id) if item else None
-            witness = await session.get(Witness, item.witness_id) if item else None
-            if item is None or message is None or witness is None or witness.erased_at:
-                return "erased"
-            if witness.opted_out:
-                return "opted_out"
-            try:
-                key = await witnesses.data_key_for(
-                    session, vault=self._vault, witness_id=witness.id
-                )
-            except KeyUnavailable:
-                return "erased"
+            opened = await self._open(session, item_id)
+            if isinstance(opened, str):
+                return opened
+            item, message, witness, key = opened
             text = messages.open_body(message, key)
             if text is None:
                 return "erased"
-            options = messages.open_options(message, key)
+            keyboard = decode_options(messages.open_options(message, key))
             return message.id, Outgoing(
                 channel=item.channel,
                 address=witnesses.reply_address(witness, key),
                 text=text,
-                options=decode_options(options),
+                options=keyboard.options,
+                prompt=keyboard.prompt,
             )
 
     async def _record_sent(
@@ -248,6 +306,69 @@ class OutboxWorker:
             if opted_out and item is not None:
                 await outbox.opt_out(session, witness_id=item.witness_id)
         log.info("outbox item %s failed: %s", item_id, reason)
+
+    async def _redraw_keyboard(self, item_id: uuid.UUID, sender: Sender) -> None:
+        loaded = await self._load_keyboard(item_id)
+        if isinstance(loaded, str):
+            await self._fail(item_id, loaded)
+            return
+        if loaded is not None:
+            await sender.edit_keyboard(
+                address=loaded.address,
+                handle=loaded.handle,
+                options=loaded.keyboard.options,
+                prompt=loaded.keyboard.prompt,
+            )
+        async with self._db.write() as session:
+            await outbox.mark_sent(session, item_id=item_id)
+        outcome = "re-drawn" if loaded is not None else "left to its message's send"
+        log.info("outbox item %s: keyboard %s", item_id, outcome)
+
+    async def _open(
+        self, session: AsyncSession, item_id: uuid.UUID
+    ) -> tuple[OutboxItem, Message, Witness, DataKey] | str:
+        """An item's message, its witness and their data key; or why none can be used."""
+        item = await session.get(OutboxItem, item_id)
+        message = await session.get(Message, item.message_id) if item and item.message_id else None
+        witness = await session.get(Witness, item.witness_id) if item else None
+        if item is None or message is None or witness is None or witness.erased_at:
+            return "erased"
+        if witness.opted_out:
+            return "opted_out"
+        try:
+            key = await witnesses.data_key_for(session, vault=self._vault, witness_id=witness.id)
+        except KeyUnavailable:
+            return "erased"
+        return item, message, witness, key
+
+    async def _load_keyboard(self, item_id: uuid.UUID) -> KeyboardEdit | str | None:
+        """The keyboard a message must show now, or why it cannot be edited.
+
+        None means there is nothing to edit: the message's own send, still owed, will show
+        the keyboard as stored now.
+        """
+        async with self._db.read() as session:
+            opened = await self._open(session, item_id)
+            if isinstance(opened, str):
+                return opened
+            _item, message, witness, key = opened
+            handle = messages.open_handle(message, key)
+            if handle is None:
+                status = await outbox.send_status(session, message_id=message.id)
+                if status == outbox.SENDING:
+                    # Its send may carry the keyboard as it was before this change.
+                    raise RetryLater("message not sent yet")
+                if status == outbox.PENDING:
+                    # Its send has not read the message yet, so it will carry the
+                    # keyboard as stored now; waiting for it here could wait forever,
+                    # as an item never overtakes an earlier one.
+                    return None
+                return "message never sent"
+            return KeyboardEdit(
+                address=witnesses.reply_address(witness, key),
+                handle=handle,
+                keyboard=decode_options(messages.open_options(message, key)),
+            )
 
     async def _erase_chat(self, item_id: uuid.UUID, channel: str, sender: Sender) -> None:
         async with self._db.read() as session:

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     console_idle_minutes: float = Field(
         default=30.0, gt=0, le=24 * 60, validation_alias=_env("INTAKE_CONSOLE_IDLE_MINUTES")
     )
+    # Texts this close behind an answer continue it rather than answer the next question.
+    burst_seconds: float = Field(
+        default=5.0, ge=0, le=120, validation_alias=_env("INTAKE_BURST_SECONDS")
+    )
     claim_timeout_minutes: float = Field(
         default=240.0, gt=0, validation_alias=_env("INTAKE_CLAIM_TIMEOUT_MINUTES")
     )

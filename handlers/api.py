@@ -110,6 +110,10 @@ class CaseOut(CaseSummaryOut):
         default=None,
         description="only for the holder, only when the witness asked to be called; audited",
     )
+    may_call: bool = Field(
+        default=False,
+        description="true only when the witness clearly asked to be called",
+    )
 
 
 class ReplyIn(BaseModel):

@@ -9,6 +9,7 @@ itself is final. Reasons are fixed strings: Telegram's descriptions are never st
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from aiogram import Bot
@@ -27,7 +28,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.intake.model import Option
+from bot.intake.model import Option, Press, Prompt
 from bot.outbox import Outgoing, RetryLater, Sent, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -37,21 +38,70 @@ SEND_TIMEOUT = 15
 DELETE_CHUNK = 100
 # Two buttons this short sit side by side on a phone without being cut off.
 SHORT_BUTTON = 14
+TICK = "✓ "
+# Telegram refuses callback data over 64 bytes. "t:{version}:{step}:{number}" with a step
+# name of at most 16 letters, a version of at most 9 digits and a number of at most 3
+# takes at most 32; keyboard() refuses to bind anything longer.
+CALLBACK_DATA_LIMIT = 64
+STEP_NAME = re.compile(r"[a-z_]{1,16}")
+MAX_VERSION = 999_999_999
+MAX_NUMBER = 999
+# Telegram's answers to an edit that has nothing left to do.
+NOTHING_TO_EDIT = ("message is not modified", "message to edit not found")
 
 
-def keyboard(options: tuple[Option, ...]) -> InlineKeyboardMarkup | None:
-    """One button per option, carrying its number; two a row when every label is short."""
+def keyboard(
+    options: tuple[Option, ...], prompt: Prompt | None = None
+) -> InlineKeyboardMarkup | None:
+    """One button per option, two a row when every label is short; bound to `prompt`.
+
+    Bound buttons carry their question's step and version, so a press is only ever
+    applied to the question it was shown under; a multiple choice gets toggles (ticked
+    when selected) and a Done button. Unbound buttons carry the option number alone.
+    """
     if not options:
         return None
+    if prompt is not None:
+        _check_bindable(options, prompt)
     buttons = [
-        InlineKeyboardButton(
-            text=f"{option.number}. {option.label}", callback_data=str(option.number)
-        )
+        InlineKeyboardButton(text=_label(option, prompt), callback_data=_data(option, prompt))
         for option in options
     ]
-    per_row = 2 if all(len(button.text) <= SHORT_BUTTON for button in buttons) else 1
+    # A multiple choice is laid out as if every option were ticked, so toggling one
+    # never moves the buttons under the witness's thumb.
+    widest = len(TICK) if prompt is not None and prompt.multi else 0
+    short = all(len(f"{o.number}. {o.label}") + widest <= SHORT_BUTTON for o in options)
+    per_row = 2 if short else 1
     rows = [buttons[start : start + per_row] for start in range(0, len(buttons), per_row)]
+    if prompt is not None and prompt.multi:
+        done = f"{Press.DONE.value}:{prompt.version}:{prompt.step}"
+        rows.append([InlineKeyboardButton(text=prompt.done_label, callback_data=done)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _label(option: Option, prompt: Prompt | None) -> str:
+    text = f"{option.number}. {option.label}"
+    if prompt is not None and prompt.multi and option.number in prompt.selected:
+        return TICK + text
+    return text
+
+
+def _data(option: Option, prompt: Prompt | None) -> str:
+    if prompt is None:
+        return str(option.number)
+    press = Press.TOGGLE if prompt.multi else Press.PICK
+    return f"{press.value}:{prompt.version}:{prompt.step}:{option.number}"
+
+
+def _check_bindable(options: tuple[Option, ...], prompt: Prompt) -> None:
+    if not STEP_NAME.fullmatch(prompt.step):
+        raise ValueError("a step name on a button must be 1-16 letters a-z or _")
+    if not 0 <= prompt.version <= MAX_VERSION:
+        raise ValueError("a question version on a button must be 0-999999999")
+    if any(not 0 <= option.number <= MAX_NUMBER for option in options):
+        raise ValueError("an option number on a button must be 0-999")
+    if prompt.multi and not prompt.done_label:
+        raise ValueError("a multiple choice needs a label for its Done button")
 
 
 class TelegramSender:
@@ -62,16 +112,46 @@ class TelegramSender:
 
     async def send(self, message: Outgoing) -> Sent:
         chat_id = _chat_id(message.address)
+        markup = _markup(message.options, message.prompt)
         try:
             sent = await self._bot.send_message(
                 chat_id=chat_id,
                 text=message.text,
-                reply_markup=keyboard(message.options),
+                reply_markup=markup,
                 request_timeout=SEND_TIMEOUT,
             )
         except AiogramError as exc:
             raise _classify(exc) from None
         return Sent(handle=str(sent.message_id))
+
+    async def edit_keyboard(
+        self,
+        *,
+        address: str,
+        handle: str,
+        options: tuple[Option, ...],
+        prompt: Prompt | None,
+    ) -> None:
+        """Re-draw the buttons under one of our messages; without options, remove them."""
+        chat_id = _chat_id(address)
+        if not handle.isdigit():
+            raise Undeliverable("not a telegram message")
+        markup = _markup(options, prompt)
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=chat_id,
+                message_id=int(handle),
+                reply_markup=markup,
+                request_timeout=SEND_TIMEOUT,
+            )
+        except TelegramBadRequest as exc:
+            if any(answer in exc.message.lower() for answer in NOTHING_TO_EDIT):
+                # Already showing this keyboard (a retried edit), or the witness deleted
+                # the message: either way the chat is as it should be.
+                return
+            raise _classify(exc) from None
+        except AiogramError as exc:
+            raise _classify(exc) from None
 
     async def erase_chat(self, *, address: str, handles: list[str]) -> None:
         """Delete our conversation from the witness's chat, as far as Telegram still allows.
@@ -107,6 +187,16 @@ class TelegramSender:
                 return
             except AiogramError as exc:
                 raise _classify(exc) from None
+
+
+def _markup(options: tuple[Option, ...], prompt: Prompt | None) -> InlineKeyboardMarkup | None:
+    try:
+        return keyboard(options, prompt)
+    except ValueError:
+        # A question the buttons cannot be bound to is a bug, not a busy provider: fail
+        # this one item visibly rather than hold up every later message to the witness.
+        log.error("buttons could not be bound to their question")
+        raise Undeliverable("telegram buttons unbindable") from None
 
 
 def _chat_id(address: str) -> int:

@@ -2,11 +2,11 @@
 
 Only private chats reach the desk: in a group or channel the witness's words (and our
 answers) would be read by everyone in it, so those are ignored without a reply. From an
-update only these are read: the chat id (the reply address), the text or caption,
-whether media came along, the update id (against duplicate deliveries), the message id
-(to clean the chat on erasure) and the client's language code (a hint for the first
-reply, never stored). Names, usernames and the rest of the profile are never read, and
-media is never downloaded.
+update only these are read: the chat id (the reply address), the text or caption (or
+the data of a pressed button), whether media came along, the update id (against
+duplicate deliveries), the message id (to clean the chat on erasure) and the client's
+language code (a hint for the first reply, never stored). Names, usernames and the rest
+of the profile are never read, and media is never downloaded.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from aiogram.enums import ChatType, ContentType
 from aiogram.exceptions import AiogramError
 from aiogram.types import CallbackQuery, Message, Update, User
 
-from bot.desk import Channel, InboundMessage
-from bot.intake.model import Language
+from bot.desk import InboundMessage
+from bot.intake.model import Button, Channel, Language, Press
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk
@@ -54,8 +54,16 @@ MEDIA = frozenset(
         ContentType.VOICE,
     }
 )
-# Our buttons carry an option number and nothing else.
+# Our buttons carry the question they belong to (see telegram_sender.keyboard): a pick
+# or a toggle "p|t:{version}:{step}:{number}", or a multiple choice's Done "d:{version}:{step}".
+BUTTON_DATA = re.compile(
+    r"(?P<press>[pt]):(?P<version>0|[1-9][0-9]{0,8}):(?P<step>[a-z_]{1,16}):(?P<number>[0-9]{1,3})"
+    r"|(?P<done>d):(?P<done_version>0|[1-9][0-9]{0,8}):(?P<done_step>[a-z_]{1,16})"
+)
+# Buttons sent before they were bound to a question carry an option number alone.
 OPTION_DATA = re.compile(r"[0-9]{1,3}")
+# The version no question has: the engine answers such a press "that question is closed".
+UNBOUND = -1
 ANSWER_TIMEOUT = 5
 
 
@@ -118,6 +126,23 @@ def _inbound(
     )
 
 
+def read_button(data: str) -> Button | None:
+    """The press a button's callback data stands for; None for data that is not ours."""
+    bound = BUTTON_DATA.fullmatch(data)
+    if bound is not None and bound["done"]:
+        return Button(Press.DONE, step=bound["done_step"], version=int(bound["done_version"]))
+    if bound is not None:
+        return Button(
+            Press(bound["press"]),
+            step=bound["step"],
+            version=int(bound["version"]),
+            number=int(bound["number"]),
+        )
+    if OPTION_DATA.fullmatch(data):
+        return Button(Press.PICK, step="", version=UNBOUND, number=int(data))
+    return None
+
+
 def _witness_buttons(desk: IntakeDesk) -> Router:
     router = Router(name="witness-buttons")
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
@@ -125,18 +150,19 @@ def _witness_buttons(desk: IntakeDesk) -> Router:
     @router.callback_query()
     async def pressed(query: CallbackQuery, event_update: Update, bot: Bot) -> None:
         await _stop_spinner(bot, query, update_id=event_update.update_id)
-        data = query.data or ""
-        if query.message is None or not OPTION_DATA.fullmatch(data):
+        button = read_button(query.data or "")
+        if query.message is None or button is None:
             log.info("telegram update %d: button data is not an option", event_update.update_id)
             return
         inbound = InboundMessage(
             channel=Channel.TELEGRAM,
             address=str(query.message.chat.id),
-            text=data,
+            text="",
             provider_id=str(event_update.update_id),
             language_hint=language_hint(query.from_user),
             # The button sits under our own message, whose handle is already recorded.
             handle=None,
+            button=button,
         )
         await receive(desk, inbound)
 

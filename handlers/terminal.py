@@ -6,7 +6,8 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from bot.desk import Channel, InboundMessage
+from bot.desk import InboundMessage
+from bot.intake.model import Channel
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk
@@ -34,12 +35,15 @@ async def run_chat(
         if not interactive:
             stdout.write(f"you> {text}\n")
         receipt = await desk.receive(
-            InboundMessage(channel=Channel.TERMINAL, address=address, text=text)
+            # Piped input is a script, not a person typing: no line is part of a burst.
+            InboundMessage(channel=Channel.TERMINAL, address=address, text=text, timed=interactive)
         )
         for reply in receipt.replies:
             stdout.write(_indent(reply.text) + "\n")
-        if not receipt.replies:
+        if not receipt.replies and receipt.opted_out:
             stdout.write("   (no reply: this witness has opted out; START to opt back in)\n")
+        elif not receipt.replies:
+            stdout.write("   (no reply: read together with the previous answer)\n")
         stdout.flush()
 
 

@@ -17,6 +17,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from bot.intake.model import Option, Prompt
 from bot.outbox import Outgoing, RetryLater, Sent, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,16 @@ class TwilioSender:
 
     async def erase_chat(self, *, address: str, handles: list[str]) -> None:
         """SMS cannot be unsent; the farewell tells the witness to delete the thread."""
+
+    async def edit_keyboard(
+        self,
+        *,
+        address: str,
+        handle: str,
+        options: tuple[Option, ...],
+        prompt: Prompt | None,
+    ) -> None:
+        """SMS has no buttons: the options are numbered in the text, which cannot change."""
 
     async def close(self) -> None:
         await self._http.close()

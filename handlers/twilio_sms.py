@@ -18,7 +18,8 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.desk import Channel, InboundMessage
+from bot.desk import InboundMessage
+from bot.intake.model import Channel
 from bot.outbox import record_status
 from handlers.forms import BadForm, read_form
 

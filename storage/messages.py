@@ -88,6 +88,22 @@ async def enqueue(
     return item
 
 
+async def enqueue_keyboard(session: AsyncSession, *, message: Message, channel: str) -> OutboxItem:
+    """Owe the chat a re-drawn keyboard under this message.
+
+    The outbox draws the keyboard from what the message stores when it is delivered, so a
+    later item shows the latest state and an earlier one at worst repeats it (Telegram
+    answers "not modified", which counts as done). No existing item is locked or looked
+    up: on PostgreSQL that would wait on the worker recording the message's own send,
+    while the worker waits on this transaction's change to the message.
+    """
+    item = OutboxItem(
+        kind="keyboard", message_id=message.id, witness_id=message.witness_id, channel=channel
+    )
+    session.add(item)
+    return item
+
+
 async def enqueue_erasure(
     session: AsyncSession,
     *,
@@ -133,6 +149,28 @@ def open_options(message: Message, key: DataKey) -> str | None:
     if message.options_sealed is None:
         return None
     return key.open(message.options_sealed, table="messages", field="options", row=message.id)
+
+
+async def with_keyboards(session: AsyncSession, *, witness_id: uuid.UUID) -> list[Message]:
+    """The witness's outbound messages that still store buttons, oldest first, locked."""
+    query = (
+        select(Message)
+        .where(
+            Message.witness_id == witness_id,
+            Message.direction == "out",
+            Message.options_sealed.is_not(None),
+        )
+        .order_by(Message.created_at)
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())
+
+
+def set_options(message: Message, key: DataKey, options: str | None) -> None:
+    """Store the message's buttons anew, sealed; None means it has none any more."""
+    message.options_sealed = (
+        key.seal(options, table="messages", field="options", row=message.id) if options else None
+    )
 
 
 def set_handle(message: Message, key: DataKey, handle: str) -> None:

@@ -188,8 +188,10 @@ class Message(Base):
 class OutboxItem(Base):
     """Work the service owes a witness's channel, written in the same transaction that caused it.
 
-    `kind` "message" delivers a stored message; "erase" carries, sealed under the transit
-    key, what is needed to say goodbye and clean the chat after a witness's data key is gone.
+    `kind` "message" delivers a stored message; "keyboard" re-draws (or removes) the
+    buttons under a message already sent, from what that message stores now; "erase"
+    carries, sealed under the transit key, what is needed to say goodbye and clean the
+    chat after a witness's data key is gone.
     """
 
     __tablename__ = "outbox"
@@ -198,7 +200,7 @@ class OutboxItem(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(16), default="message", server_default="message")
     message_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     payload_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     witness_id: Mapped[uuid.UUID] = mapped_column(

@@ -3,7 +3,8 @@
 An item is claimed by moving it to "sending" with a lease; two workers (or two processes
 on one PostgreSQL database) never claim the same item. Items for one witness go out in
 the order they were written: an item waits while an earlier one for the same witness is
-still owed.
+still owed. Keyboard items (re-drawing the buttons under a message already sent) wait
+their turn the same way, so they never overtake the message they edit.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ async def mark_sent(session: AsyncSession, *, item_id: uuid.UUID) -> OutboxItem 
         return None
     item.status, item.lease_until, item.last_error = SENT, None, None
     item.payload_sealed = None
-    if item.message_id is not None:
+    if item.message_id is not None and item.kind == "message":
         await set_delivery(session, message_id=item.message_id, delivery="sent")
     await session.flush()
     return item
@@ -87,9 +88,18 @@ async def mark_failed(session: AsyncSession, *, item_id: uuid.UUID, error: str) 
         return
     item.status, item.lease_until, item.last_error = FAILED, None, error[:64]
     item.payload_sealed = None
-    if item.message_id is not None:
+    # A keyboard item only touches the buttons: the message's own delivery stands.
+    if item.message_id is not None and item.kind == "message":
         await set_delivery(session, message_id=item.message_id, delivery="failed")
     await session.flush()
+
+
+async def send_status(session: AsyncSession, *, message_id: uuid.UUID) -> str | None:
+    """The status of the item that sends this message itself; None if none was owed."""
+    query = select(OutboxItem.status).where(
+        OutboxItem.message_id == message_id, OutboxItem.kind == "message"
+    )
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
 
 
 async def set_delivery(session: AsyncSession, *, message_id: uuid.UUID, delivery: str) -> None:

@@ -126,6 +126,9 @@ def make_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settin
         **unset,
         "data_dir": data_dir,
         "database_url": database_url,
+        # A test's messages follow each other in milliseconds: read each as its own
+        # answer unless the test is about bursts (and then it controls the clock).
+        "burst_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

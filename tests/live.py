@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ class LiveService:
 
 @asynccontextmanager
 async def running_service(
-    *, data_dir: Path, database_url: str, **settings: Any
+    *,
+    data_dir: Path,
+    database_url: str,
+    clock: Callable[[], datetime] | None = None,
+    **settings: Any,
 ) -> AsyncIterator[LiveService]:
     """Serve the whole app (webhooks and workers) on 127.0.0.1 until the block ends.
 
@@ -41,7 +46,8 @@ async def running_service(
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     if settings.get("public_url") is True:
         settings["public_url"] = base_url
-    services = build_services(make_settings(data_dir, database_url, **settings))
+    built = make_settings(data_dir, database_url, **settings)
+    services = build_services(built, clock=clock) if clock else build_services(built)
     try:
         await services.db.migrate()
         app = build_web_app(services)

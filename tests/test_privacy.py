@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services, build_services
-from bot.desk import Channel, InboundMessage
+from bot.desk import InboundMessage
+from bot.intake.model import Channel
 from tests.canaries import files_under, find_canaries, log_lines, table_rows
 from tests.conftest import make_settings
 from tests.intake_scripts import ENGLISH_MOVE, SPANISH_SUPPORT

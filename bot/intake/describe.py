@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from bot.intake.model import Language
 from bot.intake.script import NEEDS_SEPARATOR, STEP_BY_NAME, STEPS, Kind
 
-# Labels for answers whose step has no summary label of its own.
+# Caseworkers read fuller labels than the witness's summary shows for free-text answers.
 _EXTRA_LABELS = {
     "safe_times": "Safe times to contact",
     "story": "What happened / what they need",
@@ -22,8 +22,10 @@ def describe_answers(answers: Mapping[str, str]) -> list[tuple[str, str]]:
         if step.name not in answers:
             continue
         value = answers[step.name]
-        label = step.summary_label.in_language(Language.EN) if step.summary_label else None
-        label = label or _EXTRA_LABELS.get(step.name) or step.name.replace("_", " ").capitalize()
+        label = _EXTRA_LABELS.get(step.name)
+        if label is None and step.summary_label is not None:
+            label = step.summary_label.in_language(Language.EN)
+        label = label or step.name.replace("_", " ").capitalize()
         lines.append((label, _words(step.name, value)))
     return lines
 

@@ -25,50 +25,83 @@ WELCOME: Message = (
     ),
     Text(
         en=(
-            "We share nothing with the police unless you ask. Text HELP for help, DELETE to "
-            "erase what you told us, STOP to get no more messages."
+            "We do not work for the police and share nothing with them unless you ask or a "
+            "court orders it."
         ),
         es=(
-            "No compartimos nada con las autoridades salvo que usted lo pida. Escriba AYUDA "
-            "para ayuda, BORRAR para borrar lo que nos dijo, STOP para no recibir mensajes. "
-            "For English, text ENGLISH."
+            "No trabajamos para la policía ni le compartimos nada, salvo que usted lo pida o "
+            "lo ordene un juez."
+        ),
+    ),
+    Text(
+        en="Text HELP for help, DELETE to erase what you told us, STOP to get no more messages.",
+        es=(
+            "Escriba AYUDA para ayuda, BORRAR para borrar lo que nos dijo, ALTO para no recibir "
+            "mensajes. For English, text ENGLISH."
         ),
     ),
 )
 
-HELP: Message = (
-    Text(
+
+def _help(*, who_can_see: Text) -> Message:
+    return (
+        Text(
+            en=(
+                f"{PROGRAM_NAME} is a civilian service, not the police. "
+                f"In danger now? Call {EMERGENCY_NUMBER}."
+            ),
+            es=(
+                f"{PROGRAM_NAME} es un servicio civil, no la policía. "
+                f"¿Peligro ahora? Llame al {EMERGENCY_NUMBER}."
+            ),
+        ),
+        who_can_see,
+        Text(
+            en=(
+                "Text STATUS to check your request, RESTART to start over, DELETE to erase "
+                "what you told us, STOP to end messages, START to get them again."
+            ),
+            es=(
+                "Escriba ESTADO para ver su solicitud, REINICIAR para empezar de nuevo, BORRAR "
+                "para borrar lo que nos dijo, ALTO para no recibir mensajes, START para "
+                "recibirlos otra vez."
+            ),
+        ),
+    )
+
+
+# Each channel says honestly who else can see that this conversation happened.
+HELP_SMS: Message = _help(
+    who_can_see=Text(
         en=(
-            f"{PROGRAM_NAME} is a civilian service, not the police. "
-            f"In danger now? Call {EMERGENCY_NUMBER}."
+            "Your phone company and Twilio (our text provider) can see that this number "
+            "contacted us, and texts are not private from them."
         ),
         es=(
-            f"{PROGRAM_NAME} es un servicio civil, no la policía. "
-            f"¿Peligro ahora? Llame al {EMERGENCY_NUMBER}."
+            "Su compañía de teléfono y Twilio (nuestro proveedor) pueden ver que este número "
+            "nos escribió. Los mensajes no son privados para ellos."
         ),
-    ),
-    Text(
-        en=(
-            "Your phone company, Twilio (our text provider) and Telegram can see that this "
-            "number contacted us, and texts are not private from them."
-        ),
-        es=(
-            "Su compañía telefónica, Twilio y Telegram pueden ver que este número nos "
-            "escribió. Los mensajes no son privados para ellos."
-        ),
-    ),
-    Text(
-        en=(
-            "Text STATUS to check your request, RESTART to start over, DELETE to erase what "
-            "you told us, STOP to end messages, START to get them again."
-        ),
-        es=(
-            "Escriba ESTADO para ver su solicitud, REINICIAR para empezar de nuevo, BORRAR "
-            "para borrar lo que nos dijo, STOP para no recibir mensajes, START para "
-            "recibirlos otra vez."
-        ),
-    ),
+    )
 )
+HELP_TELEGRAM: Message = _help(
+    who_can_see=Text(
+        en=(
+            "Telegram can see that your account contacted us, and these messages are not "
+            "end-to-end encrypted."
+        ),
+        es=(
+            "Telegram puede ver que su cuenta nos escribió, y estos mensajes no tienen "
+            "cifrado de extremo a extremo."
+        ),
+    )
+)
+HELP_TERMINAL: Message = _help(
+    who_can_see=Text(
+        en="This is a practice conversation on this computer; nothing is sent anywhere.",
+        es="Esta es una conversación de práctica en esta computadora; no se envía nada.",
+    )
+)
+HELP = HELP_SMS
 
 OPTED_OUT: Message = (
     Text(
@@ -94,11 +127,11 @@ CONFIRM_DELETE: Message = (
     Text(
         en=(
             "Erase everything you told us, and your request? This cannot be undone. "
-            "Reply YES to erase. Reply NO, or anything else, to keep it."
+            "Reply YES to erase, or anything else to keep it."
         ),
         es=(
-            "¿Borrar todo lo que nos dijo y su solicitud? No se puede deshacer. Responda SI "
-            "para borrar. Responda NO, o cualquier otra cosa, para conservarlo."
+            "¿Borrar todo lo que nos dijo y su solicitud? No se puede deshacer. Responda SÍ "
+            "para borrar, o cualquier otra cosa para conservarlo."
         ),
     ),
 )
@@ -197,8 +230,8 @@ DONE: Message = (
             f"phone. In danger? Call {EMERGENCY_NUMBER}."
         ),
         es=(
-            "Escriba BORRAR para borrarlo todo. Piense en borrar esta conversación de su "
-            f"teléfono. ¿Peligro? Llame al {EMERGENCY_NUMBER}."
+            "Escriba BORRAR para borrarlo todo. Le recomendamos borrar esta conversación de "
+            f"su teléfono. ¿Peligro? Llame al {EMERGENCY_NUMBER}."
         ),
     ),
 )
@@ -210,9 +243,36 @@ ACKNOWLEDGED: Message = (
     ),
 )
 
+# Understanding: confirming an answer, and what the witness is told about it.
+DID_YOU_MEAN = Text(en="Did you mean: {answer}?", es="¿Quiso decir: {answer}?")
+YES_LABEL = Text(en="Yes", es="Sí")
+NO_LABEL = Text(en="No", es="No")
+TRY_AGAIN: Message = (Text(en="OK, let us try again.", es="De acuerdo, intentemos de nuevo."),)
+SAFETY_CHECK: Message = (
+    Text(
+        en="To be careful, we will treat this as not safe for now.",
+        es="Por precaución, lo tomaremos como que no está a salvo por ahora.",
+    ),
+)
+QUESTION_CLOSED: Message = (
+    Text(en="That question is closed.", es="Esa pregunta ya está cerrada."),
+)
+TAKEN = Text(en="Got it: {answer}", es="Anotado: {answer}")
+DONE_BUTTON = Text(en="Done", es="Listo")
+PICK_ONE_FIRST = Text(
+    en="Please pick at least one, then press Done.",
+    es="Elija al menos una opción y luego pulse Listo.",
+)
+SKIPPED = Text(en="(skipped)", es="(omitido)")
+
 ALL_MESSAGES: dict[str, Message] = {
     "WELCOME": WELCOME,
-    "HELP": HELP,
+    "HELP_SMS": HELP_SMS,
+    "HELP_TELEGRAM": HELP_TELEGRAM,
+    "HELP_TERMINAL": HELP_TERMINAL,
+    "TRY_AGAIN": TRY_AGAIN,
+    "SAFETY_CHECK": SAFETY_CHECK,
+    "QUESTION_CLOSED": QUESTION_CLOSED,
     "OPTED_OUT": OPTED_OUT,
     "OPTED_IN": OPTED_IN,
     "CONFIRM_DELETE": CONFIRM_DELETE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -10,6 +11,14 @@ from typing import Any
 class Language(StrEnum):
     EN = "en"
     ES = "es"
+
+
+class Channel(StrEnum):
+    """How a witness reaches us; the engine words a few messages (HELP) per channel."""
+
+    SMS = "sms"
+    TELEGRAM = "telegram"
+    TERMINAL = "terminal"
 
 
 class Priority(StrEnum):
@@ -24,6 +33,24 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+class Press(StrEnum):
+    """What a button does: pick one option, toggle one of several, or finish a selection."""
+
+    PICK = "p"
+    TOGGLE = "t"
+    DONE = "d"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A pressed button, bound to the question (step and version) it was shown under."""
+
+    press: Press
+    step: str
+    version: int
+    number: int = 0
+
+
 @dataclass(frozen=True)
 class Inbound:
     """One message from a witness, already stripped of everything but its text."""
@@ -31,14 +58,22 @@ class Inbound:
     text: str
     language_hint: Language | None = None
     has_media: bool = False
+    button: Button | None = None
 
 
 @dataclass(frozen=True)
 class Context:
-    """What the engine may know of the world: a fresh random reference and the case status."""
+    """What the engine may know of the world: a reference, the case, the channel and the time.
+
+    `now` comes from the caller's clock (tests control it); without it, no message is
+    ever read as part of a burst.
+    """
 
     new_reference: str
     case_status: CaseStatus | None = None
+    channel: Channel | None = None
+    now: datetime | None = None
+    burst_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -50,9 +85,21 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Prompt:
+    """The question a reply asks, so buttons can be bound to it (and refused once it closes)."""
+
+    step: str
+    version: int
+    multi: bool = False
+    selected: tuple[int, ...] = ()
+    done_label: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     options: tuple[Option, ...] = ()
+    prompt: Prompt | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +145,44 @@ Event = CaseOpened | WitnessWrote | OptedOut | OptedIn | EraseConfirmed | Langua
 
 
 @dataclass(frozen=True)
+class LastAnswer:
+    """The answer most recently taken, kept so a burst of texts can continue it."""
+
+    step: str
+    text: str
+    at: datetime
+    # Whether the witness was changing an answer from the summary when they gave it.
+    editing: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "text": self.text,
+            "at": self.at.isoformat(),
+            "editing": self.editing,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LastAnswer | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            at = datetime.fromisoformat(data["at"])
+            return cls(str(data["step"]), str(data["text"]), at, bool(data.get("editing")))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
 class ConversationState:
-    """Where one witness is in the intake; serialisable to JSON through to_dict/from_dict."""
+    """Where one witness is in the intake; serialisable to JSON through to_dict/from_dict.
+
+    `version` counts the questions asked, so a button bound to an older one is refused.
+    `pending` is an answer the engine was unsure of, awaiting "did you mean"; `selection`
+    holds the toggles of a multiple choice on buttons; `editing` means the witness came
+    from the summary to change one answer; `answered` lists every step answered or
+    skipped, so an edit can return to the summary.
+    """
 
     step: str = "start"
     language: Language | None = None
@@ -108,6 +191,12 @@ class ConversationState:
     confirming_delete: bool = False
     reference: str | None = None
     retries: int = 0
+    version: int = 0
+    pending: str | None = None
+    selection: tuple[int, ...] = ()
+    editing: bool = False
+    answered: tuple[str, ...] = ()
+    last_answer: LastAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,11 +207,18 @@ class ConversationState:
             "confirming_delete": self.confirming_delete,
             "reference": self.reference,
             "retries": self.retries,
+            "version": self.version,
+            "pending": self.pending,
+            "selection": list(self.selection),
+            "editing": self.editing,
+            "answered": list(self.answered),
+            "last_answer": self.last_answer.to_dict() if self.last_answer else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversationState:
         language = data.get("language")
+        pending = data.get("pending")
         return cls(
             step=str(data.get("step", "start")),
             language=Language(language) if language else None,
@@ -131,6 +227,12 @@ class ConversationState:
             confirming_delete=bool(data.get("confirming_delete", False)),
             reference=data.get("reference"),
             retries=int(data.get("retries", 0)),
+            version=int(data.get("version", 0)),
+            pending=str(pending) if pending is not None else None,
+            selection=tuple(int(n) for n in data.get("selection", ())),
+            editing=bool(data.get("editing", False)),
+            answered=tuple(str(s) for s in data.get("answered", ())),
+            last_answer=LastAnswer.from_dict(data.get("last_answer")),
         )
 
 

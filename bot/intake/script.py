@@ -6,7 +6,7 @@ Fixed messages that belong to no step (welcome, help, keywords) are in messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -20,15 +20,33 @@ FREE_TEXT_LIMIT = 4096
 HOUSEHOLD_MIN, HOUSEHOLD_MAX = 1, 20
 
 
-@dataclass(frozen=True)
-class Text:
-    """Words for one message, in every language the program speaks."""
+class Text(Mapping[Language, str]):
+    """Words for one message, in every language the program speaks (a test checks each
+    text covers them all); written `Text(en="...", es="...")`."""
 
-    en: str
-    es: str
+    __slots__ = ("_words",)
+
+    def __init__(self, **words: str) -> None:
+        self._words: dict[Language, str] = {Language(code): text for code, text in words.items()}
+
+    def __getitem__(self, language: Language) -> str:
+        return self._words[language]
+
+    def __iter__(self) -> Iterator[Language]:
+        return iter(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._words.items())))
+
+    def __repr__(self) -> str:
+        return f"Text({self._words!r})"
 
     def in_language(self, language: Language) -> str:
-        return self.es if language is Language.ES else self.en
+        # A missing translation falls back to English rather than failing a witness.
+        return self._words.get(language) or self._words[Language.EN]
 
 
 class Kind(StrEnum):
@@ -46,8 +64,6 @@ class Choice:
     number: int
     value: str
     label: Text
-    # Normalized words or phrases (either language) that also pick this option.
-    words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -114,15 +130,6 @@ DANGER_GUIDANCE = Text(
     ),
 )
 
-_YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yup", "si", "claro"})
-_NO_WORDS = frozenset({"no", "n", "nope", "not"})
-# Longer phrases win over the words inside them: "not safe" is no, "safe" alone yes.
-_SAFE_WORDS = frozenset({"safe", "fine", "ok", "okay", "estoy bien", "a salvo", "bien"})
-_UNSAFE_WORDS = frozenset(
-    {"not safe", "not fine", "not ok", "not okay", "unsafe", "danger", "in danger"}
-    | {"no estoy bien", "no estoy a salvo", "no a salvo", "peligro", "en peligro"}
-)
-
 STEPS: tuple[Step, ...] = (
     Step(
         name=LANGUAGE,
@@ -140,13 +147,11 @@ STEPS: tuple[Step, ...] = (
                 1,
                 Language.EN.value,
                 Text(en="English", es="English"),
-                frozenset({"english", "ingles", "en", "eng"}),
             ),
             Choice(
                 2,
                 Language.ES.value,
                 Text(en="Español", es="Español"),
-                frozenset({"espanol", "spanish", "castellano", "es", "esp"}),
             ),
         ),
         kept_in_answers=False,
@@ -160,8 +165,8 @@ STEPS: tuple[Step, ...] = (
             es="Perdone, no le entendí. Responda 1 si está a salvo ahora, o 2 si no lo está.",
         ),
         choices=(
-            Choice(1, YES, Text(en="Yes", es="Sí"), _YES_WORDS | _SAFE_WORDS),
-            Choice(2, NO, Text(en="No", es="No"), _NO_WORDS | _UNSAFE_WORDS),
+            Choice(1, YES, Text(en="Yes", es="Sí")),
+            Choice(2, NO, Text(en="No", es="No")),
         ),
         follow_ups={NO: (DANGER_GUIDANCE,)},
         summary_label=Text(en="Safe now", es="A salvo ahora"),
@@ -169,25 +174,20 @@ STEPS: tuple[Step, ...] = (
     Step(
         name=ROLE,
         kind=Kind.CHOICE,
-        question=Text(en="Who are you?", es="¿Quién es usted?"),
+        question=Text(en="How would you describe yourself?", es="¿Cómo se describiría usted?"),
         hint=Text(
             en="Sorry, I did not understand. Reply with one number from 1 to 4.",
             es="Perdone, no le entendí. Responda con un número del 1 al 4.",
         ),
         choices=(
-            Choice(
-                1, "witness", Text(en="A witness", es="Testigo"), frozenset({"witness", "testigo"})
-            ),
-            Choice(
-                2, "victim", Text(en="A victim", es="Víctima"), frozenset({"victim", "victima"})
-            ),
+            Choice(1, "witness", Text(en="A witness", es="Testigo")),
+            Choice(2, "victim", Text(en="A victim", es="Víctima")),
             Choice(
                 3,
                 "family",
                 Text(en="Family of a victim", es="Familiar de una víctima"),
-                frozenset({"family", "relative", "familia", "familiar", "pariente"}),
             ),
-            Choice(4, "other", Text(en="Other", es="Otro"), frozenset({"other", "otro", "otra"})),
+            Choice(4, "other", Text(en="Other", es="Otro")),
         ),
         summary_label=Text(en="You are", es="Usted es"),
     ),
@@ -212,13 +212,11 @@ STEPS: tuple[Step, ...] = (
                 1,
                 NEED_MOVE_NOW,
                 Text(en="Move somewhere safe for now", es="Mudarme a un lugar seguro ya"),
-                frozenset({"shelter", "refugio", "albergue"}),
             ),
             Choice(
                 2,
                 NEED_MOVE_PERMANENT,
-                Text(en="Move permanently", es="Mudarme para siempre"),
-                frozenset({"permanently", "permanent", "permanente", "para siempre"}),
+                Text(en="Move permanently", es="Mudarme de forma permanente"),
             ),
             Choice(
                 3,
@@ -226,25 +224,21 @@ STEPS: tuple[Step, ...] = (
                 Text(
                     en="Change locks / secure my home", es="Cambiar cerraduras o proteger mi casa"
                 ),
-                frozenset({"lock", "locks", "cerradura", "cerraduras", "chapa", "chapas"}),
             ),
             Choice(
                 4,
                 NEED_MOVING_COSTS,
                 Text(en="Help paying to move", es="Ayuda para pagar la mudanza"),
-                frozenset({"money", "pay", "paying", "rent", "dinero", "pagar", "renta"}),
             ),
             Choice(
                 5,
                 NEED_TALK,
                 Text(en="Someone to talk to", es="Alguien con quien hablar"),
-                frozenset({"talk", "counselor", "counseling", "hablar", "consejero", "terapia"}),
             ),
             Choice(
                 6,
                 NEED_OTHER,
                 Text(en="Something else", es="Otra cosa"),
-                frozenset({"other", "else", "otro", "otra"}),
             ),
         ),
         summary_label=Text(en="Help", es="Ayuda"),
@@ -262,19 +256,16 @@ STEPS: tuple[Step, ...] = (
                 1,
                 "in_state",
                 Text(en="Within the state", es="Dentro del estado"),
-                frozenset({"within", "inside", "dentro"}),
             ),
             Choice(
                 2,
                 "out_of_state",
                 Text(en="Out of state", es="Fuera del estado"),
-                frozenset({"out", "outside", "fuera", "afuera"}),
             ),
             Choice(
                 3,
                 "not_sure",
                 Text(en="Not sure", es="No sé"),
-                frozenset({"not sure", "unsure", "dont know", "no se", "no estoy seguro"}),
             ),
         ),
         only_for_needs=MOVE_NEEDS,
@@ -285,7 +276,7 @@ STEPS: tuple[Step, ...] = (
         kind=Kind.COUNT,
         question=Text(
             en="How many people would move, including you? Reply with a number.",
-            es="¿Cuántas personas se mudarían, contándole a usted? Responda con un número.",
+            es="¿Cuántas personas se mudarían, incluyéndose usted? Responda con un número.",
         ),
         hint=Text(
             en="Sorry, I did not understand. Reply with one number from 1 to 20.",
@@ -300,26 +291,26 @@ STEPS: tuple[Step, ...] = (
         question=Text(en="How soon do you need help?", es="¿Para cuándo necesita ayuda?"),
         hint=Text(
             en="Sorry, I did not understand. Reply 1 for today, 2 for this week or 3 for later.",
-            es="Perdone, no le entendí. Responda 1 hoy, 2 esta semana o 3 más adelante.",
+            es=(
+                "Perdone, no le entendí. Responda 1 para hoy, 2 para esta semana o 3 para "
+                "más adelante."
+            ),
         ),
         choices=(
             Choice(
                 1,
                 TODAY,
                 Text(en="Today", es="Hoy"),
-                frozenset({"today", "now", "tonight", "asap", "hoy", "ahora", "ya"}),
             ),
             Choice(
                 2,
                 THIS_WEEK,
                 Text(en="This week", es="Esta semana"),
-                frozenset({"week", "this week", "soon", "semana", "esta semana", "pronto"}),
             ),
             Choice(
                 3,
                 LATER,
                 Text(en="Later", es="Más adelante"),
-                frozenset({"later", "despues", "luego", "mas adelante", "mas tarde"}),
             ),
         ),
         summary_label=Text(en="When", es="Cuándo"),
@@ -339,19 +330,16 @@ STEPS: tuple[Step, ...] = (
                 1,
                 CONTACT_TEXT,
                 Text(en="Text me here", es="Escribirme aquí"),
-                frozenset({"text", "sms", "message", "texto", "mensaje", "escribir"}),
             ),
             Choice(
                 2,
                 CONTACT_CALL,
                 Text(en="Call this number", es="Llamar a este número"),
-                frozenset({"call", "phone", "llamar", "llamada", "llamen", "llameme"}),
             ),
             Choice(
                 3,
                 CONTACT_TEXT_FIRST,
-                Text(en="Only reply when I text first", es="Solo responder si yo escribo antes"),
-                frozenset({"first", "wait", "antes", "primero", "esperar"}),
+                Text(en="Only reply when I text first", es="Solo cuando yo escriba primero"),
             ),
         ),
         summary_label=Text(en="Contact", es="Contacto"),
@@ -367,6 +355,7 @@ STEPS: tuple[Step, ...] = (
             en="Please write when it is safe to contact you, or reply SKIP.",
             es="Escriba cuándo es seguro contactarle, o responda OMITIR.",
         ),
+        summary_label=Text(en="Safe times", es="Horario seguro"),
     ),
     Step(
         name=STORY,
@@ -379,39 +368,48 @@ STEPS: tuple[Step, ...] = (
             en="Please write a few words about what you need, or reply SKIP.",
             es="Escriba unas palabras sobre lo que necesita, o responda OMITIR.",
         ),
+        summary_label=Text(en="What happened", es="Qué pasó"),
     ),
     Step(
         name=CODE_WORD,
         kind=Kind.FREE_TEXT,
         question=Text(
             en="Pick a code word so we know it is you later.",
-            es="Elija una palabra clave para saber que es usted más adelante.",
+            es="Elija una palabra clave para que sepamos que es usted más adelante.",
         ),
         hint=Text(
             en="Please write a code word you will remember, or reply SKIP.",
             es="Escriba una palabra clave que vaya a recordar, o responda OMITIR.",
         ),
+        summary_label=Text(en="Code word", es="Palabra clave"),
     ),
     Step(
         name=CONFIRM,
         kind=Kind.CHOICE,
-        question=Text(en="Send this to a caseworker?", es="¿Enviamos esto a nuestro equipo?"),
+        question=Text(
+            en="Send this to a caseworker? To fix one answer, reply CHANGE and its number.",
+            es="¿Lo enviamos? Para corregir una respuesta, responda CAMBIAR y su número.",
+        ),
         hint=Text(
-            en="Sorry, I did not understand. Reply 1 to send, or 2 to start over.",
-            es="Perdone, no le entendí. Responda 1 para enviar, o 2 para empezar de nuevo.",
+            en=(
+                "Sorry, I did not understand. Reply 1 to send, 2 to start over, or CHANGE and "
+                "the number of the answer to fix, like CHANGE 3."
+            ),
+            es=(
+                "Perdone, no le entendí. Responda 1 para enviar, 2 para empezar de nuevo, o "
+                "CAMBIAR y el número de la respuesta, como CAMBIAR 3."
+            ),
         ),
         choices=(
             Choice(
                 1,
                 SEND,
                 Text(en="Yes, send it", es="Sí, enviar"),
-                _YES_WORDS | {"send", "enviar", "envialo", "ok"},
             ),
             Choice(
                 2,
                 START_OVER,
                 Text(en="No, start over", es="No, empezar de nuevo"),
-                _NO_WORDS | {"start over", "again", "de nuevo", "otra vez"},
             ),
         ),
         jumps={SEND: DONE, START_OVER: SAFE_NOW},

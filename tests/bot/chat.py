@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.intake.engine import advance
 from bot.intake.model import (
+    Button,
     CaseOpened,
     CaseStatus,
+    Channel,
     Context,
     ConversationState,
     Inbound,
     Language,
+    Press,
     Turn,
 )
 
@@ -27,19 +31,49 @@ class Chat:
     case_status: CaseStatus | None = None
     state: ConversationState | None = None
     turns: list[Turn] = field(default_factory=list)
+    channel: Channel | None = None
+    # The witness's clock; None sends every text without a time (no bursts).
+    now: datetime | None = None
+    burst_seconds: float = 5.0
 
-    def send(self, text: str = "", *, media: bool = False) -> Turn:
+    def send(self, text: str = "", *, media: bool = False, button: Button | None = None) -> Turn:
         turn = advance(
             self.state,
-            Inbound(text=text, language_hint=self.language_hint, has_media=media),
-            Context(new_reference=self.reference, case_status=self.case_status),
+            Inbound(text=text, language_hint=self.language_hint, has_media=media, button=button),
+            Context(
+                new_reference=self.reference,
+                case_status=self.case_status,
+                channel=self.channel,
+                now=self.now,
+                burst_seconds=self.burst_seconds,
+            ),
         )
         self.state = turn.state
         self.turns.append(turn)
         return turn
 
+    def wait(self, seconds: float) -> None:
+        assert self.now is not None
+        self.now += timedelta(seconds=seconds)
+
+    def press(
+        self, number: int = 0, *, kind: Press = Press.PICK, version: int | None = None
+    ) -> Turn:
+        """Press a button under the current question (or an older one, by `version`)."""
+        assert self.state is not None
+        button = Button(
+            press=kind,
+            step=self.state.step,
+            version=self.state.version if version is None else version,
+            number=number,
+        )
+        return self.send(button=button)
+
     def walk(self, *texts: str) -> Turn:
+        """Answer one question after another, each after reading the last (a minute apart)."""
         for text in texts:
+            if self.now is not None and self.turns:
+                self.wait(60)
             turn = self.send(text)
         return turn
 
@@ -54,6 +88,13 @@ class Chat:
     def case(self) -> CaseOpened:
         (opened,) = self.events(CaseOpened)
         return opened
+
+
+def essentials(state: ConversationState | None) -> ConversationState | None:
+    """A state without its bookkeeping (question versions, answered steps, last answer)."""
+    if state is None:
+        return None
+    return replace(state, version=0, answered=(), last_answer=None)
 
 
 def text_of(turn: Turn) -> str:

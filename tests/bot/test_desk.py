@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Services
-from bot.desk import Channel, InboundMessage, Receipt
+from bot.desk import InboundMessage, Receipt
+from bot.intake.model import Channel
 from storage import messages as message_store
 from storage import rotation, witnesses
 from storage.cases import open_answers

@@ -23,7 +23,7 @@ from bot.intake.model import (
     Priority,
     WitnessWrote,
 )
-from tests.bot.chat import REFERENCE, Chat, intake, text_of
+from tests.bot.chat import REFERENCE, Chat, essentials, intake, text_of
 
 # The first reply of each fixed message, enough to recognise it.
 DANGER_EN = "If you are in danger now, call 911"
@@ -56,7 +56,7 @@ def test_choosing_english(chat: Chat, answer: str) -> None:
     turn = chat.send(answer)
 
     assert turn.events == (LanguageChosen(Language.EN),)
-    assert chat.state == ConversationState(step="safe_now", language=Language.EN)
+    assert essentials(chat.state) == ConversationState(step="safe_now", language=Language.EN)
     assert turn.replies[-1].text.startswith(SAFE_NOW_EN)
 
 
@@ -162,7 +162,9 @@ def test_english_intake_opens_a_case_with_readable_answers(chat: Chat) -> None:
     )
     assert REFERENCE in done.replies[0].text
     assert "DELETE" in text_of(done)
-    assert chat.state == ConversationState(step="done", language=Language.EN, reference=REFERENCE)
+    assert essentials(chat.state) == ConversationState(
+        step="done", language=Language.EN, reference=REFERENCE
+    )
 
 
 def test_spanish_intake_opens_a_spanish_case(chat: Chat) -> None:
@@ -209,12 +211,12 @@ def test_every_step_in_spanish_speaks_spanish(chat: Chat) -> None:
 
     assert questions[0].startswith(SAFE_NOW_ES)
     assert [q.split("\n")[0] for q in questions[1:5]] == [
-        "¿Quién es usted?",
+        "¿Cómo se describiría usted?",
         "¿Qué ayuda necesita? Puede elegir varias, por ejemplo: 1 3",
         "¿A dónde podría mudarse?",
-        "¿Cuántas personas se mudarían, contándole a usted? Responda con un número.",
+        "¿Cuántas personas se mudarían, incluyéndose usted? Responda con un número.",
     ]
-    assert questions[-1].startswith("¿Enviamos esto a nuestro equipo?")
+    assert questions[-1].startswith("¿Lo enviamos?")
     assert "Revise sus respuestas:" in text_of(chat.turns[-1])
 
 
@@ -226,7 +228,7 @@ def test_not_safe_now_gives_911_guidance_before_the_next_question(chat: Chat) ->
     turn = chat.send("2")
 
     assert turn.replies[0].text.startswith(DANGER_EN)
-    assert turn.replies[-1].text.startswith("Who are you?")
+    assert turn.replies[-1].text.startswith("How would you describe yourself?")
 
 
 def test_not_safe_now_in_spanish_gives_spanish_guidance(chat: Chat) -> None:
@@ -320,12 +322,12 @@ def test_confirm_shows_a_summary_of_the_answers(chat: Chat) -> None:
     assert turn.replies[-1].options == (Option(1, "Yes, send it"), Option(2, "No, start over"))
 
 
-@pytest.mark.parametrize("answer", ["2", "no", "start over"])
+@pytest.mark.parametrize("answer", ["2", "start over", "empezar de nuevo"])
 def test_start_over_at_confirm_keeps_the_language(chat: Chat, answer: str) -> None:
     chat.walk(*intake(first="hola", language=None, confirm=None))
     turn = chat.send(answer)
 
-    assert chat.state == ConversationState(step="safe_now", language=Language.ES)
+    assert essentials(chat.state) == ConversationState(step="safe_now", language=Language.ES)
     assert turn.replies[-1].text.startswith(SAFE_NOW_ES)
     assert not chat.events(CaseOpened)
 
@@ -421,17 +423,46 @@ def test_household_outside_1_to_20_is_asked_again(chat: Chat, answer: str) -> No
 
 
 def test_an_unclear_answer_gets_a_hint_then_a_plainer_one(chat: Chat) -> None:
-    chat.walk("hi", "1")
+    chat.walk("hi", "1", "1")
     first = chat.send("maybe")
     chat.send("hmm")
     third = chat.send("what?")
 
-    assert first.replies[0].text.startswith("Sorry, I did not understand. Reply 1 if you are safe")
+    assert first.replies[0].text.startswith("Sorry, I did not understand. Reply with one number")
     assert third.replies[0].text.startswith("Please send only the number")
-    assert third.replies[-1].text.startswith(SAFE_NOW_EN)
+    assert third.replies[-1].text.startswith("How would you describe yourself?")
     assert chat.state is not None and chat.state.retries == 3
     chat.send("1")
-    assert chat.state.retries == 0 and chat.step == "role"
+    assert chat.state.retries == 0 and chat.step == "needs"
+
+
+def test_an_unclear_safe_now_counts_as_not_safe_and_is_asked_once_more(chat: Chat) -> None:
+    chat.walk("hi", "1")
+    first = chat.send("maybe")
+
+    assert first.replies[0].text == "To be careful, we will treat this as not safe for now."
+    assert first.replies[1].text.startswith(DANGER_EN)
+    assert first.replies[-1].text.startswith(SAFE_NOW_EN)
+    assert chat.state is not None and chat.state.answers["safe_now"] == "no"
+    second = chat.send("idk")
+    assert chat.step == "role" and chat.state.answers["safe_now"] == "no"
+    assert second.replies[-1].text.startswith("How would you describe yourself?")
+
+
+def test_a_plain_yes_after_the_safety_check_is_safe(chat: Chat) -> None:
+    chat.walk("hi", "1", "kind of")
+    chat.send("yes")
+
+    assert chat.state is not None and chat.state.answers["safe_now"] == "yes"
+    assert chat.step == "role"
+
+
+def test_no_at_the_summary_asks_what_to_change_rather_than_wiping_the_answers(chat: Chat) -> None:
+    chat.walk(*intake(confirm=None))
+    turn = chat.send("no")
+
+    assert chat.step == "confirm" and chat.state is not None and chat.state.answers
+    assert "CHANGE" in turn.replies[0].text
 
 
 def test_an_empty_free_text_answer_is_asked_again(chat: Chat) -> None:
@@ -462,7 +493,8 @@ def test_numbered_options_are_in_the_text_and_attached_for_buttons(chat: Chat) -
     question = chat.turns[-1].replies[-1]
 
     assert question.text == (
-        "Who are you?\nReply 1, 2, 3 or 4:\n1 A witness\n2 A victim\n3 Family of a victim\n4 Other"
+        "How would you describe yourself?\nReply 1, 2, 3 or 4:\n"
+        "1 A witness\n2 A victim\n3 Family of a victim\n4 Other"
     )
     assert [o.number for o in question.options] == [1, 2, 3, 4]
 
@@ -555,9 +587,10 @@ def test_help_is_honest_and_then_repeats_the_question(chat: Chat) -> None:
 
     help_text = text_of(turn)
     assert help_text.startswith(HELP_EN)
-    for fact in ("911", "Twilio", "Telegram", "phone company", "STATUS", "DELETE", "STOP"):
+    for fact in ("911", "Twilio", "phone company", "STATUS", "DELETE", "STOP"):
         assert fact in help_text
-    assert turn.replies[-1].text.startswith("Who are you?")
+    assert "Telegram" not in help_text
+    assert turn.replies[-1].text.startswith("How would you describe yourself?")
     assert chat.step == "role"
 
 
@@ -585,7 +618,7 @@ def test_status_before_a_case_says_so_and_repeats_the_question(chat: Chat) -> No
     turn = chat.send("STATUS")
 
     assert turn.replies[0].text == "You have not sent a request yet."
-    assert turn.replies[-1].text.startswith("Who are you?")
+    assert turn.replies[-1].text.startswith("How would you describe yourself?")
 
 
 @pytest.mark.parametrize(
@@ -621,14 +654,14 @@ def test_delete_confirmed_erases_and_starts_fresh(chat: Chat, yes: str) -> None:
     turn = chat.send(yes)
     assert turn.events == (EraseConfirmed(),)
     assert turn.replies[0].text.startswith("Everything you told us has been erased.")
-    assert chat.state == ConversationState()
+    assert essentials(chat.state) == ConversationState()
 
 
 def test_borrar_asks_in_spanish(chat: Chat) -> None:
     chat.send("hola")
     asked = chat.send("BORRAR")
 
-    assert "Responda SI para borrar" in asked.replies[0].text
+    assert "Responda SÍ para borrar" in asked.replies[0].text
     assert chat.send("sí").replies[0].text.startswith("Todo lo que nos dijo fue borrado.")
 
 
@@ -641,7 +674,7 @@ def test_delete_cancelled_mid_intake_repeats_the_question(chat: Chat, other: str
 
     assert turn.events == ()
     assert turn.replies[0].text == "Nothing was erased."
-    assert turn.replies[-1].text.startswith("Who are you?")
+    assert turn.replies[-1].text.startswith("How would you describe yourself?")
     assert chat.state == before
 
 
@@ -679,7 +712,7 @@ def test_restart_mid_intake_goes_back_to_safe_now(chat: Chat) -> None:
 
     assert turn.replies[0].text == "Empezamos de nuevo."
     assert turn.replies[-1].text.startswith(SAFE_NOW_ES)
-    assert chat.state == ConversationState(step="safe_now", language=Language.ES)
+    assert essentials(chat.state) == ConversationState(step="safe_now", language=Language.ES)
 
 
 def test_restart_before_choosing_a_language_welcomes_again(chat: Chat) -> None:
@@ -708,15 +741,15 @@ def test_switching_language_mid_intake(chat: Chat) -> None:
     turn = chat.send("ESPAÑOL")
 
     assert turn.events == (LanguageChosen(Language.ES),)
-    assert turn.replies[-1].text.startswith("¿Quién es usted?")
-    assert chat.send("english").replies[-1].text.startswith("Who are you?")
+    assert turn.replies[-1].text.startswith("¿Cómo se describiría usted?")
+    assert chat.send("english").replies[-1].text.startswith("How would you describe yourself?")
 
 
 def test_skip_is_only_a_command_in_free_text_steps(chat: Chat) -> None:
-    chat.walk("hi", "1")
+    chat.walk("hi", "1", "1")
     turn = chat.send("SKIP")
 
-    assert chat.step == "safe_now"
+    assert chat.step == "role"
     assert turn.replies[0].text.startswith("Sorry")
 
 

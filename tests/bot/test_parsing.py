@@ -1,4 +1,4 @@
-"""Reading what witnesses type: normalization, keywords, choices, numbers, language."""
+"""Reading what witnesses type: normalization, keywords, yes and no, language."""
 
 from __future__ import annotations
 
@@ -14,17 +14,9 @@ from bot.intake.parsing import (
     is_yes,
     keyword_language,
     normalize,
-    parse_choice,
-    parse_choices,
-    parse_count,
     parse_keyword,
     words_of,
 )
-from bot.intake.script import STEP_BY_NAME
-
-ROLE = STEP_BY_NAME["role"].choices
-NEEDS = STEP_BY_NAME["needs"].choices
-SAFE = STEP_BY_NAME["safe_now"].choices
 
 
 @pytest.mark.parametrize(
@@ -91,112 +83,6 @@ def test_spanish_keywords_say_so() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "number"),
-    [
-        ("1", 1),
-        ("one", 1),
-        ("uno", 1),
-        ("#2", 2),
-        ("option 2", 2),
-        ("I'm a witness", 1),
-        ("VÍCTIMA", 2),
-        ("familia", 3),
-        ("4)", 4),
-    ],
-)
-def test_parse_choice(text: str, number: int) -> None:
-    choice = parse_choice(text, ROLE)
-    assert choice is not None and choice.number == number
-
-
-@pytest.mark.parametrize("text", ["", "5", "1 or 2", "witness and victim", "12", "🙂"])
-def test_parse_choice_refuses_what_is_unclear(text: str) -> None:
-    assert parse_choice(text, ROLE) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "yes"), [("yes", True), ("Sí", True), ("si", True), ("no", False), ("not safe", False)]
-)
-def test_yes_no_choices(text: str, yes: bool) -> None:
-    choice = parse_choice(text, SAFE)
-    assert choice is not None and (choice.value == "yes") is yes
-
-
-@pytest.mark.parametrize(
-    ("text", "yes"),
-    [
-        ("I'm safe", True),
-        ("estoy bien", True),
-        ("not fine", False),
-        ("I am not safe", False),
-        ("no estoy a salvo", False),
-        ("no estoy bien", False),
-        ("en peligro", False),
-    ],
-)
-def test_a_longer_phrase_outweighs_the_word_inside_it(text: str, yes: bool) -> None:
-    choice = parse_choice(text, SAFE)
-    assert choice is not None and (choice.value == "yes") is yes
-
-
-@pytest.mark.parametrize("text", ["yes no", "ok no", "1 2", "safe or not"])
-def test_mixed_yes_and_no_is_unclear(text: str) -> None:
-    assert parse_choice(text, SAFE) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "numbers"),
-    [
-        ("1 3", [1, 3]),
-        ("1,3", [1, 3]),
-        ("1, 3", [1, 3]),
-        ("1 and 3", [1, 3]),
-        ("1 y 3", [1, 3]),
-        ("1/3", [1, 3]),
-        ("3 1 3", [1, 3]),
-        ("one and three", [1, 3]),
-        ("uno y tres", [1, 3]),
-        ("135", [1, 3, 5]),
-        ("I need 2", [2]),
-        ("cerraduras", [3]),
-        ("6", [6]),
-    ],
-)
-def test_parse_choices(text: str, numbers: list[int]) -> None:
-    chosen = parse_choices(text, NEEDS)
-    assert chosen is not None and [c.number for c in chosen] == numbers
-
-
-@pytest.mark.parametrize("text", ["", "0", "7", "1 7", "seven", "189", "9" * 5000, "maybe"])
-def test_parse_choices_refuses_out_of_range_or_nothing(text: str) -> None:
-    assert parse_choices(text, NEEDS) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "count"),
-    [
-        ("1", 1),
-        ("20", 20),
-        ("three", 3),
-        ("tres", 3),
-        ("diecinueve", 19),
-        ("5 people", 5),
-        ("somos 4", 4),
-        ("just me", 1),
-        ("solo yo", 1),
-        ("0", None),
-        ("21", None),
-        ("3 or 4", None),
-        ("a lot", None),
-        ("", None),
-        ("1" * 5000, None),
-    ],
-)
-def test_parse_count(text: str, count: int | None) -> None:
-    assert parse_count(text, low=1, high=20) == count
-
-
-@pytest.mark.parametrize(
     ("text", "language"),
     [
         ("hola", Language.ES),
@@ -240,12 +126,3 @@ def test_clean_free_text() -> None:
 def test_has_words() -> None:
     assert has_words("🙂") and has_words("a")
     assert not has_words("") and not has_words(" \n\x00 ")
-
-
-def test_a_paragraph_is_not_a_choice() -> None:
-    story = "I saw it happen and I am a witness " * 10
-
-    assert parse_choice(story, ROLE) is None
-    assert parse_choices("1 " * 31, NEEDS) is None
-    assert parse_count("we are 3 " * 20, low=1, high=20) is None
-    assert parse_choice("I am a witness", ROLE) is not None

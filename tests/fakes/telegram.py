@@ -217,6 +217,10 @@ class FakeTelegram(LocalServer):
     def texts_to(self, chat_id: int) -> list[str]:
         return [message["text"] for message in self.sent_messages(chat_id)]
 
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """A message as the chat shows it now (keyboard edits applied); None once deleted."""
+        return self._messages.get((chat_id, message_id))
+
     # -- server -------------------------------------------------------------------------
 
     def build_app(self) -> web.Application:

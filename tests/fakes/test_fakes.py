@@ -141,6 +141,21 @@ async def test_editing_to_the_same_markup_is_refused_like_telegram() -> None:
             )
 
 
+async def test_a_message_shows_its_latest_keyboard_until_deleted() -> None:
+    async with FakeTelegram() as telegram, bot_for(telegram) as bot:
+        sent = await bot.send_message(WITNESS, "Choose:", reply_markup=keyboard())
+        shown = telegram.message(WITNESS, sent.message_id)
+        assert shown is not None and shown["reply_markup"] == keyboard().model_dump(
+            exclude_none=True
+        )
+        await bot.edit_message_reply_markup(chat_id=WITNESS, message_id=sent.message_id)
+        shown = telegram.message(WITNESS, sent.message_id)
+        assert shown is not None and "reply_markup" not in shown
+        assert telegram.sent_messages()[0]["reply_markup"]  # what was sent stays recorded
+        await bot.delete_message(WITNESS, sent.message_id)
+        assert telegram.message(WITNESS, sent.message_id) is None
+
+
 async def test_webhook_set_info_and_delete() -> None:
     url = "https://intake.example.org/webhooks/telegram"
     async with FakeTelegram() as telegram, bot_for(telegram) as bot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,31 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
     """A sent message's inline buttons: callback data -> button text."""
     rows = message.get("reply_markup", {}).get("inline_keyboard", [])
     return {button["callback_data"]: button["text"] for row in rows for button in row}
+
+
+# The callback data of a multiple choice's toggles (see handlers/telegram_sender.py).
+TOGGLE = "t:"
+# An option button reads "2. Change locks", or "✓ 2. Change locks" once ticked.
+OPTION_TEXT = re.compile(r"(?:✓ )?(?P<number>[0-9]+)\. (?P<label>.*)")
+
+
+def button_for(message: dict[str, Any], choice: str) -> str | None:
+    """The callback data of the button `choice` names, or None.
+
+    A button is named by its callback data, its option number, its label (ticked or not)
+    or its whole text, such as a Done button's.
+    """
+    shown = buttons(message)
+    if choice in shown:
+        return choice
+    for data, text in shown.items():
+        option = OPTION_TEXT.fullmatch(text)
+        if option is not None and choice in (option["number"], option["label"]):
+            return data
+    for data, text in shown.items():
+        if choice == text:
+            return data
+    return None
 
 
 @dataclass
@@ -85,17 +111,37 @@ class TelegramUser:
         )
         return await self._replies_to(update)
 
-    async def press(self, data: str) -> list[str]:
-        """Tap the button carrying `data` under the bot's latest message."""
-        last = self.fake.sent_messages(self.chat_id)[-1]
-        assert data in buttons(last), f"no button {data!r} under the latest message"
+    def shown(self, message_id: int | None = None) -> dict[str, Any]:
+        """One of the bot's messages (its latest by default) as the chat shows it now."""
+        if message_id is None:
+            message_id = self.fake.sent_messages(self.chat_id)[-1]["message_id"]
+        message = self.fake.message(self.chat_id, message_id)
+        assert message is not None, f"message {message_id} is not in the chat"
+        return message
+
+    async def press(self, choice: str, *, message_id: int | None = None) -> list[str]:
+        """Tap a button under the bot's latest message (or `message_id`) as it shows now.
+
+        `choice` is the button's callback data, its option number, its label or its text.
+        """
+        message = self.shown(message_id)
+        data = button_for(message, choice)
+        assert data is not None, f"no button {choice!r} under message {message['message_id']}"
+        return await self.tap(data, message_id=message["message_id"])
+
+    async def tap(self, data: str, *, message_id: int) -> list[str]:
+        """Tap a button carrying `data` under one of the bot's messages, whatever it shows now.
+
+        An app that has not caught up with an edit still shows the old buttons.
+        """
+        message = self.fake.message(self.chat_id, message_id) or {}
         update = callback_update(
             next_update_id(),
             self.chat_id,
             data,
-            message_id=last["message_id"],
-            message_text=last["text"],
-            reply_markup=last["reply_markup"],
+            message_id=message_id,
+            message_text=message.get("text", "Choose one:"),
+            reply_markup=message.get("reply_markup"),
             language_code=self.language_code,
             **self.profile,
         )
@@ -103,9 +149,15 @@ class TelegramUser:
         return await self._replies_to(update)
 
     async def answer(self, text: str) -> list[str]:
-        """Press the button when the latest message offers one for `text`; else type it."""
+        """Press the button when the latest message offers one for `text`; else type it.
+
+        A multiple choice's buttons only tick options, so its answers ("5", "1 3") are
+        typed, as a witness may; press() ticks and presses Done.
+        """
         sent = self.fake.sent_messages(self.chat_id)
-        if sent and text in buttons(sent[-1]):
+        latest = self.fake.message(self.chat_id, sent[-1]["message_id"]) if sent else None
+        data = button_for(latest, text) if latest is not None else None
+        if data is not None and not data.startswith(TOGGLE):
             return await self.press(text)
         return await self.say(text)
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_services
-from bot.desk import Channel, InboundMessage
+from bot.desk import InboundMessage
+from bot.intake.model import Channel
 from bot.outbox import OutboxWorker
 from bot.relay import WitnessUnreachable, relay_to_witness
 from handlers.twilio_client import TwilioSender

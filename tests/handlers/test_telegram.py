@@ -40,6 +40,7 @@ from tests.fakes.telegram import (
 from tests.handlers.telegram_helpers import (
     SECRET,
     WITNESS_CHAT,
+    button_for,
     buttons,
     next_update_id,
     outbox_settled,
@@ -74,7 +75,9 @@ async def test_a_whole_intake_with_buttons_and_typed_numbers(
         welcome = await user.say(ENGLISH_MOVE[0])
         assert any("not the police" in reply for reply in welcome)
         language_question = fake.sent_messages(WITNESS_CHAT)[-1]
-        assert buttons(language_question) == {"1": "1. English", "2": "2. Español"}
+        assert list(buttons(language_question).values()) == ["1. English", "2. Español"]
+        # Each button names the question it answers.
+        assert {data.split(":")[2] for data in buttons(language_question)} == {"language"}
 
         done = await user.walk(ENGLISH_MOVE[1:])
 
@@ -115,7 +118,8 @@ async def test_an_english_app_still_gets_the_language_question(
 ) -> None:
     async with telegram_service(tmp_path, database_url) as (_live, fake, user):
         await user.say("/start")
-        assert set(buttons(fake.sent_messages(WITNESS_CHAT)[-1])) == {"1", "2"}
+        language_question = fake.sent_messages(WITNESS_CHAT)[-1]
+        assert list(buttons(language_question).values()) == ["1. English", "2. Español"]
 
 
 # -- who may call the webhook --------------------------------------------------------------
@@ -270,7 +274,7 @@ async def test_media_is_not_kept_and_gets_a_polite_note(tmp_path: Path, database
         assert after["messages"] > before["messages"]
         assert fake.calls_to("getFile") == []
         texts = fake.texts_to(WITNESS_CHAT)
-        assert texts[-2] == MEDIA_NOTICE_EN and "Who" in texts[-1]
+        assert texts[-2] == MEDIA_NOTICE_EN and "How would you describe" in texts[-1]
 
 
 # -- failures ------------------------------------------------------------------------------
@@ -313,9 +317,10 @@ async def test_a_server_error_is_retried_and_delivered_once(
         fake.fail_next("sendMessage", status=500)
         await user.say("hi")
         calls = fake.calls_to("sendMessage")
-        assert [call.status for call in calls] == [500, 200, 200, 200]
+        # The welcome (three texts) and the language question, each sent once.
+        assert [call.status for call in calls] == [500, 200, 200, 200, 200]
         delivered = [call.params["text"] for call in calls if call.status == 200]
-        assert len(set(delivered)) == len(delivered) == 3
+        assert len(set(delivered)) == len(delivered) == 4
         assert delivered[0] == calls[0].params["text"]
         assert set(await out_deliveries(live)) == {"sent"}
 
@@ -332,7 +337,7 @@ async def test_a_rate_limit_is_honoured_then_delivered_once(
         assert time.monotonic() - started >= 1.0
         await eventually(lambda: outbox_settled(live), what="the replies")
         calls = fake.calls_to("sendMessage")
-        assert [call.status for call in calls] == [429, 200, 200, 200]
+        assert [call.status for call in calls] == [429, 200, 200, 200, 200]
         assert calls[0].params["text"] == calls[1].params["text"]
         async with live.services.db.read() as session:
             first = (
@@ -380,9 +385,9 @@ async def test_a_bad_request_fails_that_message_only(tmp_path: Path, database_ur
         fake.fail_next("sendMessage", status=400)
         await user.say("hi")
         calls = fake.calls_to("sendMessage")
-        assert [call.status for call in calls] == [400, 200, 200]
+        assert [call.status for call in calls] == [400, 200, 200, 200]
         assert calls[0].params["text"] not in [call.params["text"] for call in calls[1:]]
-        assert await out_deliveries(live) == ["failed", "sent", "sent"]
+        assert await out_deliveries(live) == ["failed", "sent", "sent", "sent"]
         async with live.services.db.read() as session:
             failed = (
                 await session.execute(select(OutboxItem).where(OutboxItem.status == "failed"))
@@ -506,7 +511,9 @@ async def test_chat_clean_up_survives_undeletable_messages(
         assert farewell == [ERASED_EN]
         singles = fake.calls_to("deleteMessage")
         assert [call.status for call in singles][:1] == [400]
-        assert len(singles) == len(user.message_ids) + 4  # welcome (3) and the question
+        # The witness's messages, the welcome (three texts), the language question, and
+        # the "are you sure" question DELETE asked.
+        assert len(singles) == len(user.message_ids) + 5
 
 
 # -- privacy -----------------------------------------------------------------------------------
@@ -558,13 +565,17 @@ async def test_long_polling_answers_without_a_public_url(tmp_path: Path, databas
     async with telegram_service(tmp_path, database_url, public_url=False) as (live, fake, _user):
         fake.push_update(text_update(next_update_id(), WITNESS_CHAT, "hi", message_id=1))
         fake.push_update(group_message_update(next_update_id(), -100555, "hi", user_id=42))
-        await eventually(lambda: len(fake.sent_messages(WITNESS_CHAT)) >= 3, what="the welcome")
+        await eventually(lambda: len(fake.sent_messages(WITNESS_CHAT)) >= 4, what="the welcome")
         question = fake.sent_messages(WITNESS_CHAT)[-1]
+        english = button_for(question, "English")
+        assert english is not None
         fake.push_update(
-            callback_update(next_update_id(), WITNESS_CHAT, "1", message_id=question["message_id"])
+            callback_update(
+                next_update_id(), WITNESS_CHAT, english, message_id=question["message_id"]
+            )
         )
         await eventually(lambda: fake.calls_to("answerCallbackQuery"), what="the button answer")
-        await eventually(lambda: len(fake.sent_messages(WITNESS_CHAT)) >= 4, what="a question")
+        await eventually(lambda: len(fake.sent_messages(WITNESS_CHAT)) >= 5, what="a question")
         assert "safe" in fake.texts_to(WITNESS_CHAT)[-1]
         await eventually(lambda: not fake.pending_updates, what="updates to be confirmed")
         polls = fake.calls_to("getUpdates")
@@ -596,7 +607,7 @@ async def test_long_polling_keeps_an_update_it_could_not_store(
             assert fake.sent_messages() == []
         finally:
             await rename_table(live, "messages_away", "messages")
-        await eventually(lambda: len(fake.sent_messages(WITNESS_CHAT)) >= 3, what="the welcome")
+        await eventually(lambda: len(fake.sent_messages(WITNESS_CHAT)) >= 4, what="the welcome")
         await eventually(lambda: not fake.pending_updates, what="the update to be confirmed")
 
 
