@@ -8,22 +8,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
+from bot import alerts
 from bot.accounts import Accounts
 from bot.casework import Casework
 from bot.desk import IntakeDesk
 from bot.intake.model import Channel
 from bot.outbox import Doorbell, OutboxWorker, Sender
 from bot.settings import Settings
-from bot.workers import ClaimTimeoutWorker, RetentionWorker, Worker
+from bot.workers import ClaimTimeoutWorker, EscalationWorker, RetentionWorker, Worker
 from handlers import api
 from handlers.console import Console, ConsoleSettings
 from handlers.web import create_app
 from storage.crypto import Vault
 from storage.db import Database
 from storage.keyring import KeySource
-from storage.models import utcnow
+from storage.models import Case, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class Services:
     casework: Casework
     accounts: Accounts
     doorbell: Doorbell = field(default_factory=Doorbell)
+    # The time response targets and escalation read (tests pass their own).
+    clock: Callable[[], datetime] = utcnow
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -65,11 +69,25 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
             on_owed=doorbell.ring,
             clock=clock,
             burst_seconds=settings.burst_seconds,
+            targets=settings.targets,
+            crisis_line=settings.crisis_line,
+            conversation=timedelta(minutes=settings.conversation_minutes),
+            on_danger=_danger_alert(vault),
         ),
         casework=Casework(db=db, vault=vault, doorbell=doorbell),
         accounts=Accounts(db=db, vault=vault, session_hours=settings.session_hours),
         doorbell=doorbell,
+        clock=clock,
     )
+
+
+def _danger_alert(vault: Vault) -> Callable[[AsyncSession, Case, str, datetime], Awaitable[None]]:
+    """What the desk does when a witness signals danger: alert on-call staff at once."""
+
+    async def alert(session: AsyncSession, case: Case, reason: str, now: datetime) -> None:
+        await alerts.alert_staff(session, vault=vault, case=case, reason="danger", now=now)
+
+    return alert
 
 
 def channel_report(settings: Settings) -> list[str]:
@@ -176,6 +194,14 @@ def build_web_app(services: Services) -> FastAPI:
     claims = ClaimTimeoutWorker(
         casework=services.casework, timeout_minutes=services.settings.claim_timeout_minutes
     )
+    escalation = EscalationWorker(
+        db=services.db,
+        vault=services.vault,
+        targets=services.settings.targets,
+        repeat_minutes=services.settings.alert_repeat_minutes,
+        clock=services.clock,
+        on_owed=services.doorbell.ring,
+    )
 
     def caseworker_api(app: FastAPI) -> None:
         api.install(app, casework=services.casework, accounts=services.accounts)
@@ -193,7 +219,7 @@ def build_web_app(services: Services) -> FastAPI:
 
     return create_app(
         db=services.db,
-        workers=[outbox, retention, claims, *parts.workers],
+        workers=[outbox, retention, claims, escalation, *parts.workers],
         routes=[*parts.routes, *console.routes()],
         on_shutdown=parts.closers,
         extend=[caseworker_api],

@@ -1,8 +1,11 @@
-"""What caseworkers do with cases: claim, read, reply, release, transfer, close.
+"""What caseworkers do with cases: claim, read, reply, release, transfer, close, reprioritise.
 
 Every read of a case and every change to one goes through `Casework._act`, which checks
 the caller may do it and writes the audit row in the same transaction. A caseworker who
 may not see a case is told it does not exist.
+
+The witness's number is never part of a case's detail: the holder asks for it, giving a
+reason, and only when the witness asked to be called (`reveal_number`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -18,12 +22,15 @@ from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import Actor
+from bot.intake.model import Priority
+from bot.intake.script import CONTACT, CONTACT_CALL, CONTACT_TEXT_FIRST
 from bot.intake.triage import QUEUES
 from bot.outbox import Doorbell
 from bot.reference import PATTERN as REFERENCE
 from bot.relay import owe_reply
+from bot.targets import ResponseTargets
 from storage import audit, caseworkers, messages, queues, witnesses
-from storage.cases import open_answers
+from storage.cases import open_answers, set_priority, triage_labels
 from storage.crypto import DataKey, KeyUnavailable, Vault
 from storage.db import Database
 from storage.models import AuditEvent, Case, Caseworker, Witness, utcnow
@@ -32,7 +39,13 @@ log = logging.getLogger(__name__)
 
 MAX_LIST = 500
 ACTION_NAME = re.compile(r"[a-z][a-z0-9_.]{0,47}")
-CALL_ME = "call"
+DURESS = "duress"
+# Said to the witness when their case is claimed. It lives here, not in the intake
+# script, because the caseworker's act sends it, not the conversation.
+CLAIMED_NOTICE = {
+    "en": "A caseworker has your request and will write soon.",
+    "es": "Alguien de nuestro equipo tiene su solicitud y le escribirá pronto.",
+}
 
 
 class Action(StrEnum):
@@ -44,6 +57,7 @@ class Action(StrEnum):
     REPLY = "case.replied"
     ASSIGN = "case.assigned"
     REVEAL_NUMBER = "case.number_revealed"
+    PRIORITY = "case.priority_changed"
     LIST = "cases.listed"
     READ_AUDIT = "audit.read"
 
@@ -70,6 +84,22 @@ class NoSuchCaseworker(ValueError):
 
 class CaseClosed(Exception):
     """The case is closed: it can be read, not changed."""
+
+
+class DuressUnconfirmed(Exception):
+    """A reply to a witness who may be under duress was sent without confirming it."""
+
+
+class NotCallable(Exception):
+    """The witness did not ask to be called, or no number is on hand for them."""
+
+
+class HolderOnly(Exception):
+    """Only the caseworker holding the case may do this (a supervisor overseeing may not)."""
+
+
+class UnknownPriority(ValueError):
+    """A priority change named a priority that does not exist."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +135,28 @@ class CaseView:
     answers: dict[str, str] | None = None
     messages: list[Line] | None = None
     outcome: str | None = None
-    phone: str | None = None
     # True only when the witness clearly asked to be called (an unsure answer was confirmed).
     may_call: bool = False
+    # Why triage raised the case ("not safe now", "weapon", "duress", ...).
+    triage: list[str] = field(default_factory=list)
+    due_at: datetime | None = None
+    escalated: bool = False
+    # Who held the case before it was closed, once it reopens.
+    previous_holder: str | None = None
+
+    @property
+    def duress(self) -> bool:
+        return DURESS in self.triage
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An open case past its response target: nothing of what the witness said."""
+
+    ref: str
+    queue: str
+    priority: str
+    minutes_waiting: int
 
 
 @dataclass(frozen=True)
@@ -136,11 +185,30 @@ def _is_action(action: str) -> ColumnElement[bool]:
     return AuditEvent.action == action if ACTION_NAME.fullmatch(action) else false()
 
 
+Detail = str | Callable[[Case], Awaitable[str | None]] | None
+
+
 class Casework:
-    def __init__(self, *, db: Database, vault: Vault, doorbell: Doorbell) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        vault: Vault,
+        doorbell: Doorbell,
+        targets: ResponseTargets | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db = db
         self._vault = vault
         self._doorbell = doorbell
+        # Without configured targets: the default minutes, around the clock.
+        self._targets = targets or ResponseTargets.parse(minutes=None, office_hours=None)
+        # The time response targets and waits are read against (tests pass their own).
+        self._clock = clock
+
+    def office_open(self) -> bool:
+        """Whether caseworkers are in now, by INTAKE_OFFICE_HOURS (always, when unset)."""
+        return self._targets.is_open(self._clock())
 
     async def _act(
         self,
@@ -149,14 +217,18 @@ class Casework:
         actor: Actor,
         reference: str,
         action: Action,
-        detail: str | None = None,
+        detail: Detail = None,
     ) -> Case:
-        """The one gate: load the case, check the caller may do this, write the audit row."""
+        """The one gate: load the case, check the caller may do this, write the audit row.
+
+        `detail` may be worked out from the case once it is loaded (a priority's old value,
+        a sealed reason), so the audit row is still written here and nowhere else.
+        """
         query = select(Case).where(_is_case(reference))
         case = (await session.execute(query.with_for_update())).scalar_one_or_none()
         if case is None or not (_holds(actor, case) or actor.supervisor):
             raise CaseNotFound(reference)
-        if action not in (Action.READ, Action.REVEAL_NUMBER) and case.status == queues.CLOSED:
+        if action is not Action.READ and case.status == queues.CLOSED:
             raise CaseClosed(reference)
         await audit.record(
             session,
@@ -164,7 +236,7 @@ class Casework:
             actor_id=actor.id,
             action=action,
             case_id=case.id,
-            detail=detail,
+            detail=detail if detail is None or isinstance(detail, str) else await detail(case),
         )
         if _holds(actor, case):
             case.touched_at = utcnow()
@@ -198,8 +270,19 @@ class Casework:
             )
             if case is None:
                 return None
-            await self._act(session, actor=actor, reference=case.reference, action=Action.CLAIM)
+            tell = await self._may_tell_of_claim(session, case)
+            await self._act(
+                session,
+                actor=actor,
+                reference=case.reference,
+                action=Action.CLAIM,
+                detail="witness told" if tell else None,
+            )
+            if tell:
+                await owe_reply(session, vault=self._vault, case=case, text=_claimed_notice(case))
             view = await self._detail(session, actor, case)
+        if tell:
+            self._doorbell.ring()
         log.info("case %s claimed by %s", case.reference, actor.username)
         return view
 
@@ -208,12 +291,80 @@ class Casework:
             case = await self._act(session, actor=actor, reference=reference, action=Action.READ)
             return await self._detail(session, actor, case)
 
-    async def reply(self, actor: Actor, reference: str, text: str) -> uuid.UUID:
+    async def reply(
+        self, actor: Actor, reference: str, text: str, *, confirm_duress: bool = False
+    ) -> uuid.UUID:
+        """Relay a reply to the witness; one who may be under duress needs `confirm_duress`."""
+
+        async def noted(case: Case) -> str | None:
+            return "duress confirmed" if DURESS in triage_labels(case) else None
+
         async with self._db.write() as session:
-            case = await self._act(session, actor=actor, reference=reference, action=Action.REPLY)
+            case = await self._act(
+                session, actor=actor, reference=reference, action=Action.REPLY, detail=noted
+            )
+            if DURESS in triage_labels(case) and not confirm_duress:
+                raise DuressUnconfirmed(reference)
             message_id = await owe_reply(session, vault=self._vault, case=case, text=text)
         self._doorbell.ring()
         return message_id
+
+    async def reveal_number(self, actor: Actor, reference: str, reason: str) -> str:
+        """The witness's number, for the holder of a case whose witness asked to be called.
+
+        The reason is the caseworker's own words and may touch the witness's story, so the
+        audit row keeps it sealed under the witness's data key (see storage.audit); the
+        number itself is never written anywhere.
+        """
+        async with self._db.write() as session:
+            keys: dict[uuid.UUID, DataKey | None] = {}
+
+            async def sealed_reason(case: Case) -> str | None:
+                keys[case.id] = key = await self._key(session, case)
+                return None if key is None else audit.seal_detail(key, reason, case_id=case.id)
+
+            case = await self._act(
+                session,
+                actor=actor,
+                reference=reference,
+                action=Action.REVEAL_NUMBER,
+                detail=sealed_reason,
+            )
+            if not _holds(actor, case):
+                raise HolderOnly(reference)
+            key = keys.get(case.id)
+            witness = await session.get(Witness, case.witness_id)
+            if key is None or witness is None or not _may_call(open_answers(case, key)):
+                raise NotCallable(reference)
+            if witness.channel != "sms" or witness.opted_out or witness.erased_at is not None:
+                raise NotCallable(reference)
+            try:
+                number = witnesses.reply_address(witness, key)
+            except KeyUnavailable:
+                raise NotCallable(reference) from None
+        log.info("number for case %s shown to %s", case.reference, actor.username)
+        return number
+
+    async def change_priority(self, actor: Actor, reference: str, priority: str) -> CaseView:
+        """Set a case's priority: the only way a case triage made urgent is lowered."""
+        try:
+            chosen = Priority(priority)
+        except ValueError:
+            raise UnknownPriority(priority) from None
+
+        async def change(case: Case) -> str:
+            return f"{case.priority}->{chosen.value}"
+
+        async with self._db.write() as session:
+            case = await self._act(
+                session, actor=actor, reference=reference, action=Action.PRIORITY, detail=change
+            )
+            # The new target runs from now: the caseworker has just looked at the case.
+            now = self._clock()
+            set_priority(
+                case, priority=chosen.value, due_at=self._targets.due(chosen, now), now=now
+            )
+            return await self._summary(session, case)
 
     async def release(self, actor: Actor, reference: str) -> CaseView:
         async with self._db.write() as session:
@@ -298,6 +449,32 @@ class Casework:
             )
             return [await self._summary(session, case) for case in found]
 
+    async def escalations(self, actor: Actor) -> list[Escalation]:
+        """Open cases past their target, for supervisors' banner (others get none).
+
+        No audit row, like the queue counts: a reference, a queue, a priority and a wait
+        say nothing of what any witness wrote.
+        """
+        if not actor.supervisor:
+            return []
+        now = self._clock()
+        async with self._db.read() as session:
+            found = []
+            for case in await queues.escalated(session):
+                replied = await audit.last_at(session, case_id=case.id, action=Action.REPLY)
+                if not _still_escalated(case, replied):
+                    continue
+                since = await self._waiting_since(session, case, replied)
+                found.append(
+                    Escalation(
+                        ref=case.reference,
+                        queue=case.queue,
+                        priority=case.priority,
+                        minutes_waiting=max(0, int((now - since).total_seconds() // 60)),
+                    )
+                )
+            return found
+
     async def audit_log(
         self,
         actor: Actor,
@@ -310,7 +487,7 @@ class Casework:
         if not actor.supervisor:
             raise SupervisorsOnly
         query = (
-            select(AuditEvent, Caseworker.username, Case.reference)
+            select(AuditEvent, Caseworker.username, Case.reference, Case.witness_id)
             .outerjoin(Caseworker, Caseworker.id == AuditEvent.actor_id)
             .outerjoin(Case, Case.id == AuditEvent.case_id)
             .order_by(AuditEvent.id.desc())
@@ -327,16 +504,24 @@ class Casework:
             await audit.record(
                 session, actor_kind="caseworker", actor_id=actor.id, action=Action.READ_AUDIT
             )
-        return [
-            AuditView(
-                at=event.at,
-                actor=username or (event.actor_kind if event.actor_id is None else None),
-                action=event.action,
-                ref=ref,
-                detail=event.detail,
-            )
-            for event, username, ref in rows
-        ]
+            keys: dict[uuid.UUID, DataKey | None] = {}
+            views = []
+            for event, username, ref, witness_id in rows:
+                detail = event.detail
+                if audit.is_sealed(detail) and witness_id is not None and event.case_id:
+                    if witness_id not in keys:
+                        keys[witness_id] = await self._witness_key(session, witness_id)
+                    detail = _opened(keys[witness_id], event.detail, case_id=event.case_id)
+                views.append(
+                    AuditView(
+                        at=event.at,
+                        actor=username or (event.actor_kind if event.actor_id is None else None),
+                        action=event.action,
+                        ref=ref,
+                        detail=detail,
+                    )
+                )
+        return views
 
     async def return_stale(self, *, timeout: timedelta) -> int:
         """Claims left untouched past the timeout go back to their queues."""
@@ -364,16 +549,51 @@ class Casework:
             return f"{total}.{settled}"
 
     async def _key(self, session: AsyncSession, case: Case) -> DataKey | None:
+        return await self._witness_key(session, case.witness_id)
+
+    async def _witness_key(self, session: AsyncSession, witness_id: uuid.UUID) -> DataKey | None:
         try:
-            return await witnesses.data_key_for(
-                session, vault=self._vault, witness_id=case.witness_id
-            )
+            return await witnesses.data_key_for(session, vault=self._vault, witness_id=witness_id)
         except KeyUnavailable:
             return None
+
+    async def _may_tell_of_claim(self, session: AsyncSession, case: Case) -> bool:
+        """Whether the witness is told of a claim: reachable, not "only when I text first",
+        and not possibly under duress (someone else may be reading their phone)."""
+        if DURESS in triage_labels(case):
+            return False
+        witness = await session.get(Witness, case.witness_id)
+        if witness is None or witness.opted_out or witness.erased_at is not None:
+            return False
+        key = await self._key(session, case)
+        if key is None:
+            return False
+        answers = open_answers(case, key) or {}
+        return answers.get(CONTACT) != CONTACT_TEXT_FIRST
+
+    async def _waiting_since(
+        self, session: AsyncSession, case: Case, replied: datetime | None
+    ) -> datetime:
+        """Since when the witness has waited for a caseworker's answer.
+
+        Never answered: since the case opened. Answered before: since the witness first
+        wrote after that answer (a reopened case), else since the answer itself.
+        """
+        if replied is None:
+            return case.created_at
+        wrote = await queues.first_written_after(session, case_id=case.id, since=replied)
+        return wrote or replied
 
     async def _summary(self, session: AsyncSession, case: Case) -> CaseView:
         witness = await session.get(Witness, case.witness_id)
         holder = await session.get(Caseworker, case.assigned_to) if case.assigned_to else None
+        before = (
+            await session.get(Caseworker, case.previous_holder) if case.previous_holder else None
+        )
+        escalated = False
+        if case.escalated_at is not None and case.status != queues.CLOSED:
+            replied = await audit.last_at(session, case_id=case.id, action=Action.REPLY)
+            escalated = _still_escalated(case, replied)
         return CaseView(
             ref=case.reference,
             alias=witness.alias if witness else "-",
@@ -386,6 +606,10 @@ class Casework:
             assigned_to=holder.username if holder else None,
             witness_active_at=case.witness_active_at,
             touched_at=case.touched_at,
+            triage=triage_labels(case),
+            due_at=case.due_at,
+            escalated=escalated,
+            previous_holder=before.username if before else None,
         )
 
     async def _detail(self, session: AsyncSession, actor: Actor, case: Case) -> CaseView:
@@ -401,39 +625,40 @@ class Casework:
         outcome = case.outcome
         if case.outcome_sealed is not None:
             outcome = key.open(case.outcome_sealed, table="cases", field="outcome", row=case.id)
-        phone = await self._phone_for_holder(session, actor, case, key, answers)
-        may_call = answers is not None and answers.get("contact") == CALL_ME
         return replace(
             summary,
             answers=answers,
             messages=lines,
             outcome=outcome,
-            phone=phone,
-            may_call=may_call,
+            may_call=_may_call(answers),
         )
 
-    async def _phone_for_holder(
-        self,
-        session: AsyncSession,
-        actor: Actor,
-        case: Case,
-        key: DataKey,
-        answers: dict[str, str] | None,
-    ) -> str | None:
-        """The witness's number, only for the holder, only if they asked to be called."""
-        if not _holds(actor, case) or not answers or answers.get("contact") != CALL_ME:
-            return None
-        witness = await session.get(Witness, case.witness_id)
-        if witness is None or witness.channel != "sms" or witness.opted_out:
-            return None
-        await audit.record(
-            session,
-            actor_kind="caseworker",
-            actor_id=actor.id,
-            action=Action.REVEAL_NUMBER,
-            case_id=case.id,
-        )
-        return witnesses.reply_address(witness, key)
+
+def _may_call(answers: dict[str, str] | None) -> bool:
+    return answers is not None and answers.get(CONTACT) == CONTACT_CALL
+
+
+def _claimed_notice(case: Case) -> str:
+    return CLAIMED_NOTICE.get(case.language, CLAIMED_NOTICE["en"])
+
+
+def _still_escalated(case: Case, replied: datetime | None) -> bool:
+    """Escalated and not yet acted on: still waiting, or claimed with no reply since the claim.
+
+    The same test the escalation worker alerts by (bot.alerts.needs_someone), so the
+    console, the API and staff phones agree.
+    """
+    if case.escalated_at is None or case.status == queues.CLOSED:
+        return False
+    if case.status == queues.WAITING:
+        return True
+    return replied is None or case.claimed_at is None or replied < case.claimed_at
+
+
+def _opened(key: DataKey | None, detail: str | None, *, case_id: uuid.UUID) -> str:
+    if key is None or detail is None:
+        return "reason sealed; the witness's data was erased"
+    return audit.open_detail(key, detail, case_id=case_id) or "reason sealed; it does not open"
 
 
 def _back_to_queue(case: Case) -> None:

@@ -48,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--languages", default="en", help="comma-separated: en,es")
     add.add_argument("--supervisor", action="store_true")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    _alert_arguments(add)
+    alerts = worker_commands.add_parser(
+        "alerts", help="where a caseworker is alerted about cases nobody has acted on"
+    )
+    alerts.add_argument("username")
+    _alert_arguments(alerts)
+    alerts.add_argument(
+        "--clear", action="store_true", help="stop alerts (with a flag above: replace them)"
+    )
 
     keys = commands.add_parser("keys", help="master keys")
     key_commands = keys.add_subparsers(dest="action", required=True)
@@ -64,6 +73,17 @@ def _parser() -> argparse.ArgumentParser:
         "set-webhook", help="register INTAKE_PUBLIC_URL/webhooks/telegram with Telegram"
     )
     return parser
+
+
+def _alert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--alert-sms", metavar="NUMBER", help="alert by SMS at this number (+15551234567)"
+    )
+    parser.add_argument(
+        "--alert-telegram",
+        metavar="CHAT_ID",
+        help="alert in this Telegram chat (a staff group with the bot in it, or a private chat)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,12 +169,45 @@ async def _caseworker_add(services: Services, args: argparse.Namespace) -> int:
                 languages=_split(args.languages),
                 supervisor=args.supervisor,
             )
+            caseworkers.set_alert_contacts(
+                account, vault=services.vault, sms=args.alert_sms, telegram=args.alert_telegram
+            )
+            channels = caseworkers.alert_channels(account)
     except (caseworkers.InvalidAccount, caseworkers.UsernameTaken) as exc:
         print(f"cannot add caseworker: {exc}", file=sys.stderr)
         return 1
     print(f"caseworker {account.username} added")
+    if channels:
+        print(f"alerts by {', '.join(channels)}")
     if generated:
         print(f"password (shown once): {password}")
+    return 0
+
+
+async def _caseworker_alerts(services: Services, args: argparse.Namespace) -> int:
+    if args.alert_sms is None and args.alert_telegram is None and not args.clear:
+        print("say where to alert (--alert-sms, --alert-telegram) or --clear", file=sys.stderr)
+        return 2
+    try:
+        async with services.db.write() as session:
+            account = await caseworkers.by_username(session, username=args.username)
+            if account is None:
+                print(f"no caseworker {args.username}", file=sys.stderr)
+                return 1
+            caseworkers.set_alert_contacts(
+                account,
+                vault=services.vault,
+                sms=args.alert_sms,
+                telegram=args.alert_telegram,
+                clear=args.clear,
+            )
+            channels = caseworkers.alert_channels(account)
+    except caseworkers.InvalidAccount as exc:
+        print(f"cannot set alerts: {exc}", file=sys.stderr)
+        return 1
+    # Which channels, never the number or chat id: terminals are logged and shared.
+    where = f"by {', '.join(channels)}" if channels else "off"
+    print(f"caseworker {args.username}: alerts {where}")
     return 0
 
 
@@ -166,15 +219,18 @@ async def _keys_rotate(services: Services, _args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     report = await rotation.rewrap_all(services.db, vault=services.vault)
+    async with services.db.write() as session:
+        resealed = await caseworkers.reseal_alert_contacts(session, vault=services.vault)
     print(
         f"active master key version {report.active_version}: "
-        f"{report.rewrapped} data keys rewrapped, {report.relooked} lookup keys re-derived"
+        f"{report.rewrapped} data keys rewrapped, {report.relooked} lookup keys re-derived, "
+        f"{resealed} staff alert contacts resealed"
     )
     return 0
 
 
 async def _keys_retire(services: Services, args: argparse.Namespace) -> int:
-    users = await rotation.still_using(services.db, version=args.version)
+    users = await _still_using(services, version=args.version)
     if users:
         print(
             f"version {args.version} still protects {users} keys: run `keys rotate` first",
@@ -195,9 +251,16 @@ async def _keys_status(services: Services, _args: argparse.Namespace) -> int:
     source = "INTAKE_MASTER_KEY" if services.keys.from_environment else "key file"
     print(f"master keys from the {source}; active version {keyring.active}")
     for version in sorted(keyring.keys):
-        users = await rotation.still_using(services.db, version=version)
+        users = await _still_using(services, version=version)
         print(f"  version {version}: {users} keys depend on it")
     return 0
+
+
+async def _still_using(services: Services, *, version: int) -> int:
+    """Data keys, lookup keys and staff alert contacts that need this master key version."""
+    users = await rotation.still_using(services.db, version=version)
+    async with services.db.read() as session:
+        return users + await caseworkers.alert_contacts_under(session, version=version)
 
 
 async def _purge(services: Services, _args: argparse.Namespace) -> int:
@@ -267,6 +330,7 @@ _HANDLERS: dict[
     ("chat", None): _chat,
     ("migrate", None): _migrate,
     ("caseworker", "add"): _caseworker_add,
+    ("caseworker", "alerts"): _caseworker_alerts,
     ("keys", "rotate"): _keys_rotate,
     ("keys", "retire"): _keys_retire,
     ("keys", "status"): _keys_status,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,23 +20,28 @@ from bot import keyboards
 from bot.intake.engine import advance, open_question
 from bot.intake.model import (
     Button,
+    CaseAmended,
     CaseOpened,
     CaseStatus,
     Channel,
     Context,
     ConversationState,
+    DangerReported,
     EraseConfirmed,
     Inbound,
     Language,
     LanguageChosen,
     OptedIn,
     OptedOut,
+    Priority,
+    QuietRequested,
     Reply,
     Turn,
     WitnessWrote,
 )
 from bot.outbox import encode_options
 from bot.reference import new_reference
+from bot.targets import ResponseTargets
 from storage import audit, cases, conversations, messages, witnesses
 from storage.cases import ReferenceTaken
 from storage.crypto import DataKey, Vault
@@ -80,6 +85,8 @@ class Receipt:
     erased: bool = False
     opted_out: bool = False
     language: Language | None = None
+    # Staff were alerted (or Telegram's chat is to be emptied): the outbox has work now.
+    alerted: bool = False
 
 
 class IntakeDesk:
@@ -92,12 +99,21 @@ class IntakeDesk:
         on_owed: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
         burst_seconds: float = 0.0,
+        targets: ResponseTargets | None = None,
+        crisis_line: str | None = None,
+        conversation: timedelta = timedelta(hours=1),
+        on_danger: Callable[[AsyncSession, Case, str, datetime], Awaitable[None]] | None = None,
     ) -> None:
         self._db = db
         self._vault = vault
         self._on_owed = on_owed
         self._clock = clock
         self._burst_seconds = burst_seconds
+        self._targets = targets or ResponseTargets.parse(minutes=None, office_hours=None)
+        self._crisis_line = crisis_line
+        self._conversation = conversation
+        # Staff alerts when a witness signals danger (bot/alerts.py, given by the app).
+        self._on_danger = on_danger
         # Inline channels answer in the response itself (TwiML, the terminal); the rest
         # are owed their replies through the outbox.
         self._inline = inline_channels
@@ -108,7 +124,8 @@ class IntakeDesk:
             try:
                 async with self._db.write() as session:
                     receipt = await self._receive(session, message)
-                if receipt.replies and Channel(message.channel) not in self._inline:
+                inline = Channel(message.channel) in self._inline
+                if (receipt.replies and not inline) or receipt.alerted:
                     self._on_owed()
                 return receipt
             except ReferenceTaken:
@@ -144,6 +161,10 @@ class IntakeDesk:
         stored, saved = await conversations.load_state(session, key=key, witness_id=witness.id)
         state = ConversationState.from_dict(saved) if saved else None
         case = await _current_case(session, witness_id=witness.id, state=state)
+        now = self._clock()
+        if witness.paused_at is not None and message.button is None:
+            # They wrote again after EXIT: messages may reach them again.
+            await witnesses.resume(session, witness=witness, now=now)
         turn = advance(
             state,
             Inbound(
@@ -156,8 +177,12 @@ class IntakeDesk:
                 new_reference=new_reference(),
                 case_status=CaseStatus(case.status) if case else None,
                 channel=Channel(message.channel),
-                now=self._clock() if message.timed else None,
+                now=now if message.timed else None,
                 burst_seconds=self._burst_seconds,
+                case_due_at=case.due_at if case else None,
+                due_by_priority={p: self._targets.due(p, now) for p in Priority},
+                crisis_line=self._crisis_line,
+                in_conversation=await self._in_conversation(session, case, now),
             ),
         )
         inbound = await messages.add_message(
@@ -170,7 +195,7 @@ class IntakeDesk:
             handle=message.handle,
         )
         receipt = await self._apply(
-            session, witness=witness, key=key, turn=turn, inbound_id=inbound.id, case=case
+            session, witness=witness, key=key, turn=turn, inbound_id=inbound.id, case=case, now=now
         )
         if not receipt.erased:
             conversations.save_state(
@@ -187,6 +212,7 @@ class IntakeDesk:
         turn: Turn,
         inbound_id: uuid.UUID,
         case: Case | None,
+        now: datetime,
     ) -> Receipt:
         for event in turn.events:
             if isinstance(event, EraseConfirmed):
@@ -198,9 +224,15 @@ class IntakeDesk:
             elif isinstance(event, OptedIn):
                 witness.opted_out = False
             elif isinstance(event, CaseOpened):
-                case = await self._open_case(session, key=key, event=event)
+                case = await self._open_case(session, key=key, event=event, now=now)
+            elif isinstance(event, CaseAmended) and case is not None:
+                await self._amend_case(session, key=key, case=case, event=event, now=now)
             elif isinstance(event, WitnessWrote) and case is not None:
-                await cases.note_witness_activity(session, case=case)
+                await self._witness_wrote(session, case=case, now=now)
+            elif isinstance(event, DangerReported) and case is not None:
+                await self._danger(session, case=case, reasons=event.reasons, now=now)
+            elif isinstance(event, QuietRequested):
+                await self._quiet(session, witness=witness, key=key, now=now)
 
         channel = Channel(witness.channel)
         inline = channel in self._inline
@@ -244,9 +276,22 @@ class IntakeDesk:
             alias=witness.alias,
             opted_out=witness.opted_out,
             language=turn.state.language,
+            alerted=any(isinstance(e, DangerReported | QuietRequested) for e in turn.events)
+            or any(isinstance(e, CaseOpened | CaseAmended) and e.triage for e in turn.events),
         )
 
-    async def _open_case(self, session: AsyncSession, *, key: DataKey, event: CaseOpened) -> Case:
+    async def _in_conversation(
+        self, session: AsyncSession, case: Case | None, now: datetime
+    ) -> bool:
+        """Whether the case's caseworker is talking with the witness right now."""
+        if case is None or case.status != CaseStatus.CLAIMED:
+            return False
+        since = now - self._conversation
+        return await messages.caseworker_wrote_since(session, case_id=case.id, since=since)
+
+    async def _open_case(
+        self, session: AsyncSession, *, key: DataKey, event: CaseOpened, now: datetime
+    ) -> Case:
         case = await cases.open_case(
             session,
             key=key,
@@ -257,10 +302,73 @@ class IntakeDesk:
             needs=list(event.needs),
             answers=event.answers,
         )
+        case.due_at = self._targets.due(event.priority, now)
         await messages.attach_to_case(session, witness_id=key.owner, case_id=case.id)
         await audit.record(session, actor_kind="witness", action="case.opened", case_id=case.id)
         log.info("case %s opened in %s (%s)", case.reference, case.queue, case.priority)
+        if event.triage:
+            await self._danger(session, case=case, reasons=event.triage, now=now)
         return case
+
+    async def _amend_case(
+        self, session: AsyncSession, *, key: DataKey, case: Case, event: CaseAmended, now: datetime
+    ) -> None:
+        cases.amend(
+            case,
+            key=key,
+            queue=event.queue,
+            priority=event.priority.value,
+            needs=list(event.needs),
+            answers=event.answers,
+        )
+        await messages.attach_to_case(session, witness_id=key.owner, case_id=case.id)
+        await audit.record(session, actor_kind="witness", action="case.amended", case_id=case.id)
+        if event.triage:
+            await self._danger(session, case=case, reasons=event.triage, now=now)
+
+    async def _witness_wrote(self, session: AsyncSession, *, case: Case, now: datetime) -> None:
+        await cases.note_witness_activity(session, case=case)
+        if case.status == CaseStatus.CLOSED:
+            # Nothing a witness writes is left unseen: a closed case goes back to its queue.
+            cases.reopen(case, due_at=self._targets.due(Priority(case.priority), now))
+            await audit.record(
+                session, actor_kind="witness", action="case.reopened", case_id=case.id
+            )
+            log.info("case %s reopened by the witness", case.reference)
+
+    async def _danger(
+        self, session: AsyncSession, *, case: Case, reasons: tuple[str, ...], now: datetime
+    ) -> None:
+        """Urgent at once, at the head of its queue, with its reasons, and staff alerted."""
+        danger = cases.add_triage(case, reasons)
+        if case.priority != Priority.URGENT or danger:
+            cases.raise_to_urgent(
+                case, danger=danger, due_at=self._targets.due(Priority.URGENT, now)
+            )
+        await audit.record(session, actor_kind="witness", action="case.triaged", case_id=case.id)
+        log.info("case %s triaged urgent (%s)", case.reference, ",".join(reasons))
+        if danger and self._on_danger is not None:
+            await self._on_danger(session, case, ",".join(reasons), now)
+
+    async def _quiet(
+        self, session: AsyncSession, *, witness: Witness, key: DataKey, now: datetime
+    ) -> None:
+        """EXIT: hold everything owed to the witness; on Telegram, empty the chat too."""
+        await witnesses.pause(session, witness=witness, now=now)
+        channel = Channel(witness.channel)
+        if channel is Channel.TELEGRAM:
+            await messages.enqueue_erasure(
+                session,
+                vault=self._vault,
+                witness_id=witness.id,
+                channel=channel,
+                address=witnesses.reply_address(witness, key),
+                farewell=[],
+                handles=await messages.recent_handles(
+                    session, key=key, since=now - CHAT_DELETE_WINDOW
+                ),
+            )
+        log.info("witness %s asked for quiet", witness.alias)
 
     async def _erase(
         self, session: AsyncSession, *, witness: Witness, key: DataKey, turn: Turn

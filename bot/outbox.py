@@ -22,10 +22,10 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intake.model import Option, Prompt
-from storage import messages, outbox, witnesses
-from storage.crypto import DataKey, KeyUnavailable, Vault
+from storage import messages, outbox, queues, witnesses
+from storage.crypto import DataKey, DecryptionFailed, KeyUnavailable, Vault
 from storage.db import Database
-from storage.models import Message, OutboxItem, Witness, utcnow
+from storage.models import Case, Message, OutboxItem, Witness, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ BACKOFF_CAP = 300.0
 MAX_ATTEMPTS = 15
 GIVE_UP_AFTER = timedelta(hours=24)
 LEASE = timedelta(seconds=120)
+# How long an item owed to a witness who asked for quiet waits before it is looked at again.
+PAUSED_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,9 @@ class OutboxWorker:
             if kind == "keyboard":
                 await self._redraw_keyboard(item_id, sender)
                 return
+            if kind == outbox.ALERT:
+                await self._send_alert(item_id, channel, sender)
+                return
             loaded = await self._load(item_id)
             if isinstance(loaded, str):
                 await self._fail(item_id, loaded)
@@ -335,6 +340,9 @@ class OutboxWorker:
             return "erased"
         if witness.opted_out:
             return "opted_out"
+        if witness.paused_at is not None:
+            # EXIT: held until the witness writes again (which makes the item due at once).
+            raise RetryLater("witness asked for quiet", after=PAUSED_RETRY.total_seconds())
         try:
             key = await witnesses.data_key_for(session, vault=self._vault, witness_id=witness.id)
         except KeyUnavailable:
@@ -369,6 +377,32 @@ class OutboxWorker:
                 handle=handle,
                 keyboard=decode_options(messages.open_options(message, key)),
             )
+
+    async def _send_alert(self, item_id: uuid.UUID, channel: str, sender: Sender) -> None:
+        """Alert a staff member about a case; by the time it goes, the case may be closed."""
+        async with self._db.read() as session:
+            item = await session.get(OutboxItem, item_id)
+            try:
+                alert = outbox.open_alert(item, vault=self._vault) if item else None
+            except (KeyUnavailable, DecryptionFailed):
+                alert = None
+            case = await session.get(Case, alert.case_id) if alert else None
+        if alert is None:
+            await self._fail(item_id, "alert unreadable")
+            return
+        if case is None or case.status == queues.CLOSED:
+            await self._fail(item_id, "case closed")
+            return
+        try:
+            await sender.send(Outgoing(channel=channel, address=alert.address, text=alert.text))
+        except Undeliverable as exc:
+            # A staff number that refuses texts says nothing about the witness: the
+            # item fails, and the witness is not marked opted out.
+            await self._fail(item_id, exc.reason)
+            return
+        async with self._db.write() as session:
+            await outbox.mark_sent(session, item_id=item_id)
+        log.info("outbox item %s: alert sent", item_id)
 
     async def _erase_chat(self, item_id: uuid.UUID, channel: str, sender: Sender) -> None:
         async with self._db.read() as session:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.targets import ResponseTargets
 
 
 def _env(name: str) -> AliasChoices:
@@ -41,6 +43,21 @@ class Settings(BaseSettings):
     claim_timeout_minutes: float = Field(
         default=240.0, gt=0, validation_alias=_env("INTAKE_CLAIM_TIMEOUT_MINUTES")
     )
+    # A civilian 24/7 line offered beside 911 when a witness is in danger.
+    crisis_line: str | None = Field(default=None, validation_alias=_env("INTAKE_CRISIS_LINE"))
+    office_hours: str | None = Field(default=None, validation_alias=_env("INTAKE_OFFICE_HOURS"))
+    target_minutes: str = Field(
+        default="urgent=15,high=120,normal=1440", validation_alias=_env("INTAKE_TARGET_MINUTES")
+    )
+    # While a caseworker has written within this long, the intake adds no "got it" to each
+    # witness message (danger replies still go out).
+    conversation_minutes: float = Field(
+        default=60.0, ge=0, le=24 * 60, validation_alias=_env("INTAKE_CONVERSATION_MINUTES")
+    )
+    # How often staff are alerted again about a case nobody has acted on.
+    alert_repeat_minutes: float = Field(
+        default=15.0, gt=0, le=24 * 60, validation_alias=_env("INTAKE_ALERT_REPEAT_MINUTES")
+    )
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=_env("TWILIO_ACCOUNT_SID")
     )
@@ -63,8 +80,25 @@ class Settings(BaseSettings):
         default="https://api.telegram.org", validation_alias=_env("TELEGRAM_API_BASE")
     )
 
+    @field_validator("office_hours", "target_minutes")
+    @classmethod
+    def _targets_read(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Refuse to start on targets that cannot be read, naming the setting.
+        if value:
+            if info.field_name == "office_hours":
+                ResponseTargets.parse(minutes=None, office_hours=value)
+            else:
+                ResponseTargets.parse(minutes=value, office_hours=None)
+        return value
+
+    @property
+    def targets(self) -> ResponseTargets:
+        return ResponseTargets.parse(minutes=self.target_minutes, office_hours=self.office_hours)
+
     @field_validator(
         "database_url",
+        "crisis_line",
+        "office_hours",
         "public_url",
         "twilio_account_sid",
         "master_key",

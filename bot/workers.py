@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.alerts import EscalationPass, escalate
 from bot.casework import Casework
+from bot.targets import ResponseTargets
+from storage.crypto import Vault
 from storage.db import Database
 from storage.retention import purge
 
@@ -61,3 +65,56 @@ class ClaimTimeoutWorker:
             except Exception:
                 log.exception("claim timeout pass failed")
             await asyncio.sleep(self._interval)
+
+
+class EscalationWorker:
+    """Escalates cases past their response target and alerts on-call staff, every 30 s.
+
+    It reads the time from `clock`, so tests move time by hand and call `run_once`.
+    """
+
+    name = "escalation"
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        vault: Vault,
+        targets: ResponseTargets,
+        repeat_minutes: float,
+        clock: Callable[[], datetime],
+        on_owed: Callable[[], None] = lambda: None,
+        interval: float = 30.0,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._targets = targets
+        self._repeat = timedelta(minutes=repeat_minutes)
+        self._clock = clock
+        self._on_owed = on_owed
+        self._interval = interval
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once(self._clock())
+            except Exception:
+                log.exception("escalation pass failed")
+            await asyncio.sleep(self._interval)
+
+    async def run_once(self, now: datetime) -> EscalationPass:
+        """One pass at the moment `now`: give targets, escalate, alert."""
+        async with self._db.write() as session:
+            done = await escalate(
+                session, vault=self._vault, targets=self._targets, now=now, repeat=self._repeat
+            )
+        if done.owed:
+            self._on_owed()
+        if done.escalated or done.alerted:
+            log.info(
+                "escalation: %d cases escalated, %d alerted (%d alerts owed)",
+                done.escalated,
+                done.alerted,
+                done.owed,
+            )
+        return done

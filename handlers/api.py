@@ -21,9 +21,13 @@ from bot.casework import (
     CaseNotFound,
     CaseView,
     Casework,
+    DuressUnconfirmed,
+    HolderOnly,
+    NotCallable,
     NotInQueue,
     QueueView,
     SupervisorsOnly,
+    UnknownPriority,
     UnknownQueue,
 )
 from bot.intake.triage import QUEUES
@@ -40,8 +44,16 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     NotInQueue: (403, "you do not work that queue"),
     SupervisorsOnly: (403, "supervisors only"),
     UnknownQueue: (422, "no such queue"),
+    UnknownPriority: (422, "no such priority"),
     CaseClosed: (409, "the case is closed"),
     WitnessUnreachable: (409, "the witness opted out or erased their data"),
+    DuressUnconfirmed: (
+        409,
+        "the witness may be under duress: someone may be reading their messages; "
+        'send again with "confirm_duress": true if you are sure',
+    ),
+    NotCallable: (409, "the witness did not ask to be called, or no number is available"),
+    HolderOnly: (409, "only the caseworker holding the case may see the number"),
 }
 
 
@@ -50,7 +62,12 @@ ERROR_MEANINGS = {
     401: "no token, or an unknown, expired or revoked one (sign-in: wrong credentials)",
     403: "not a queue the caller works, or supervisors only",
     404: "no such case, or one the caller neither holds nor supervises (never told apart)",
-    409: "the case is closed, or the witness opted out or erased their data",
+    409: (
+        "the case is closed, or the witness opted out or erased their data; for a reply, "
+        "the witness may be under duress and it was not confirmed; for the number, the "
+        "witness did not ask to be called, none is available, or the caller does not hold "
+        "the case"
+    ),
     429: "too many failed sign-ins; try again after Retry-After seconds",
 }
 
@@ -89,36 +106,68 @@ class MessageOut(BaseModel):
     delivery: str | None = Field(description="queued, sent, delivered or failed (out only)")
 
 
+Priorities = Literal["urgent", "high", "normal"]
+
+
 class CaseSummaryOut(BaseModel):
     ref: str
     alias: str
     queue: str
-    priority: Literal["urgent", "high", "normal"]
+    priority: Priorities
     status: Literal["waiting", "claimed", "closed"]
     language: str
     needs: list[str]
     created_at: datetime
     witness_active_at: datetime
     assigned_to: str | None
+    due_at: datetime | None = Field(
+        description="the response target: when a caseworker should have answered"
+    )
+    escalated: bool = Field(
+        description="past its target and not yet acted on: still waiting, or claimed with no "
+        "reply since"
+    )
 
 
 class CaseOut(CaseSummaryOut):
     answers: dict[str, str] | None
     messages: list[MessageOut]
     outcome: str | None
-    phone: str | None = Field(
-        default=None,
-        description="only for the holder, only when the witness asked to be called; audited",
-    )
     may_call: bool = Field(
         default=False,
-        description="true only when the witness clearly asked to be called",
+        description="true only when the witness clearly asked to be called; the holder then "
+        "asks for the number with POST /api/v1/cases/{ref}/phone",
+    )
+    triage: list[str] = Field(
+        description='why triage raised the case, as short labels ("not safe now", '
+        '"danger words", "duress", ...); never the witness\'s words'
     )
 
 
 class ReplyIn(BaseModel):
     # `pattern` is a search: at least one character that is not white space.
     text: str = Field(min_length=1, max_length=1600, pattern=r"\S")
+    confirm_duress: bool = Field(
+        default=False,
+        description='required (true) when the case\'s triage includes "duress"',
+    )
+
+
+class PhoneIn(BaseModel):
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="why the number is needed; kept sealed in the audit trail",
+    )
+
+
+class PhoneOut(BaseModel):
+    phone: str
+
+
+class PriorityIn(BaseModel):
+    priority: Priorities
 
 
 class ReplyOut(BaseModel):
@@ -233,10 +282,28 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
         tags=["cases"],
     )
     async def reply(ref: str, body: ReplyIn, actor: Caller) -> ReplyOut:
-        await casework.reply(actor, ref, body.text)
+        await casework.reply(actor, ref, body.text, confirm_duress=body.confirm_duress)
         return ReplyOut()
 
+    @private.post(
+        "/cases/{ref}/phone",
+        response_model=PhoneOut,
+        responses=_errors(404, 409),
+        tags=["cases"],
+    )
+    async def reveal_number(ref: str, body: PhoneIn, actor: Caller) -> PhoneOut:
+        return PhoneOut(phone=await casework.reveal_number(actor, ref, body.reason))
+
     case_change = _errors(404, 409)
+
+    @private.post(
+        "/cases/{ref}/priority",
+        response_model=CaseSummaryOut,
+        responses=case_change,
+        tags=["cases"],
+    )
+    async def change_priority(ref: str, body: PriorityIn, actor: Caller) -> CaseSummaryOut:
+        return _summary(await casework.change_priority(actor, ref, body.priority))
 
     @private.post(
         "/cases/{ref}/release",

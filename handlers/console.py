@@ -28,12 +28,18 @@ from bot.casework import (
     CaseClosed,
     CaseNotFound,
     Casework,
+    DuressUnconfirmed,
+    HolderOnly,
     NoSuchCaseworker,
+    NotCallable,
     NotInQueue,
     SupervisorsOnly,
+    UnknownPriority,
     UnknownQueue,
 )
 from bot.intake.describe import describe_answers
+from bot.intake.model import Priority
+from bot.intake.script import SAFE_TIMES
 from bot.intake.triage import QUEUES
 from bot.relay import WitnessUnreachable
 from handlers.forms import BadForm, read_form
@@ -53,6 +59,9 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 OUTCOMES = ("helped", "referred", "could not reach", "declined help", "duplicate", "other")
+PRIORITIES = tuple(p.value for p in Priority)
+# Pages that are fragments or data, fetched by the page script: no supervisors' banner.
+_NO_BANNER = (".json", "/transcript")
 
 Handler = Callable[[Request, Actor], Awaitable[Response]]
 
@@ -120,6 +129,8 @@ class Console:
             ("/cases/{ref}/activity.json", self.case_activity, ["GET"]),
             ("/cases/{ref}/transcript", self.transcript, ["GET"]),
             ("/cases/{ref}/reply", self.reply, ["POST"]),
+            ("/cases/{ref}/phone", self.phone, ["POST"]),
+            ("/cases/{ref}/priority", self.priority, ["POST"]),
             ("/cases/{ref}/release", self.release, ["POST"]),
             ("/cases/{ref}/transfer", self.transfer, ["POST"]),
             ("/cases/{ref}/close", self.close, ["POST"]),
@@ -147,7 +158,10 @@ class Console:
         self, request: Request, template: str, *, http_status: int = 200, **context: Any
     ) -> HTMLResponse:
         page = self._env.get_template(template).render(
-            request=request, refresh_seconds=REFRESH_SECONDS, **context
+            request=request,
+            refresh_seconds=REFRESH_SECONDS,
+            escalations=getattr(request.state, "escalations", []),
+            **context,
         )
         return HTMLResponse(page, status_code=http_status, headers=SECURITY_HEADERS)
 
@@ -172,6 +186,9 @@ class Console:
             await self._accounts.keep_alive(token, idle=self._settings.idle)
             request.state.csrf = self._csrf_for(token)
             request.state.actor = actor
+            page = request.method == "GET" and not request.url.path.endswith(_NO_BANNER)
+            if actor.supervisor and page:
+                request.state.escalations = await self._casework.escalations(actor)
             try:
                 return await handler(request, actor)
             except CaseNotFound:
@@ -330,6 +347,11 @@ class Console:
     # -- one case ---------------------------------------------------------------------
 
     async def case_page(self, request: Request, actor: Actor) -> Response:
+        return await self._case_page(request, actor, notice=request.query_params.get("notice"))
+
+    async def _case_page(
+        self, request: Request, actor: Actor, *, notice: str | None, phone: str | None = None
+    ) -> Response:
         view = await self._casework.read(actor, request.path_params["ref"])
         version = await self._casework.activity(actor, view.ref)
         return self._render(
@@ -346,7 +368,13 @@ class Console:
                 if name != view.assigned_to
             ],
             outcomes=OUTCOMES,
-            notice=request.query_params.get("notice"),
+            priorities=PRIORITIES,
+            holder=view.assigned_to == actor.username,
+            # Free text in the witness's words: shown as given, never interpreted.
+            safe_times=(view.answers or {}).get(SAFE_TIMES),
+            office_open=self._casework.office_open(),
+            phone=phone,
+            notice=notice,
         )
 
     async def case_activity(self, request: Request, actor: Actor) -> Response:
@@ -362,13 +390,40 @@ class Console:
         text = request.state.form.get("text", "").strip()
         if not text or len(text) > 1600:
             return _back(ref, "reply-length")
+        confirmed = request.state.form.get("confirm_duress") == "yes"
         try:
-            await self._casework.reply(actor, ref, text)
+            await self._casework.reply(actor, ref, text, confirm_duress=confirmed)
         except WitnessUnreachable:
             return _back(ref, "unreachable")
         except CaseClosed:
             return _back(ref, "closed")
+        except DuressUnconfirmed:
+            return _back(ref, "confirm-duress")
         return _back(ref, "sent")
+
+    async def phone(self, request: Request, actor: Actor) -> Response:
+        """The witness's number, shown on the page answering the form (never in a URL)."""
+        ref = request.path_params["ref"]
+        reason = request.state.form.get("reason", "").strip()
+        if not reason or len(reason) > 500:
+            return _back(ref, "reason-needed")
+        try:
+            number = await self._casework.reveal_number(actor, ref, reason)
+        except (NotCallable, HolderOnly):
+            return _back(ref, "not-callable")
+        except CaseClosed:
+            return _back(ref, "closed")
+        return await self._case_page(request, actor, notice=None, phone=number)
+
+    async def priority(self, request: Request, actor: Actor) -> Response:
+        ref = request.path_params["ref"]
+        try:
+            await self._casework.change_priority(actor, ref, request.state.form.get("priority", ""))
+        except UnknownPriority:
+            return _back(ref, "unknown-priority")
+        except CaseClosed:
+            return _back(ref, "closed")
+        return _back(ref, "priority-changed")
 
     async def release(self, request: Request, actor: Actor) -> Response:
         try:

@@ -1,12 +1,31 @@
-"""The audit trail: who did what to which case, and when. Callers pass no witness content."""
+"""The audit trail: who did what to which case, and when. Callers pass no witness content.
+
+A detail that is a caseworker's own words (why they asked for a witness's number) may
+touch the witness's story, so it is never kept readable: `seal_detail` seals it under
+the witness's data key, bound to the case and the audit column, and stores it in
+`detail` as `sealed:` followed by base64url. Erasing the witness shreds it with the
+rest of their data. The column holds 255 characters, so a long text is shortened to fit.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
+from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto import DataKey, DecryptionFailed
 from storage.models import AuditEvent
+
+SEALED = "sealed:"
+DETAIL_CHARS = 255
+# AES-GCM adds a format byte, a 12-byte nonce and a 16-byte tag; base64 makes 3 bytes 4.
+_SEAL_OVERHEAD = 1 + 12 + 16
+SEALED_TEXT_BYTES = (DETAIL_CHARS - len(SEALED)) // 4 * 3 - _SEAL_OVERHEAD
+_ELLIPSIS = "…"
 
 
 async def record(
@@ -27,3 +46,42 @@ async def record(
             detail=detail,
         )
     )
+
+
+def _fit(text: str, budget: int) -> str:
+    """The text, shortened at a character boundary (and marked) to fit `budget` UTF-8 bytes."""
+    if len(text.encode("utf-8")) <= budget:
+        return text
+    room = budget - len(_ELLIPSIS.encode("utf-8"))
+    shortened = text.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return shortened + _ELLIPSIS
+
+
+def seal_detail(key: DataKey, text: str, *, case_id: uuid.UUID) -> str:
+    """A detail column value holding `text` sealed under the witness's data key."""
+    blob = key.seal(
+        _fit(text, SEALED_TEXT_BYTES), table="audit_events", field="detail", row=case_id
+    )
+    return SEALED + base64.urlsafe_b64encode(blob).decode("ascii")
+
+
+def is_sealed(detail: str | None) -> bool:
+    return detail is not None and detail.startswith(SEALED)
+
+
+def open_detail(key: DataKey, detail: str, *, case_id: uuid.UUID) -> str | None:
+    """The text of a sealed detail; None when it does not open here."""
+    try:
+        blob = base64.urlsafe_b64decode(detail[len(SEALED) :].encode("ascii"))
+        return key.open(blob, table="audit_events", field="detail", row=case_id)
+    except (binascii.Error, ValueError, DecryptionFailed):
+        return None
+
+
+async def last_at(session: AsyncSession, *, case_id: uuid.UUID, action: str) -> datetime | None:
+    """When this action was last done to this case, if ever."""
+    query = select(func.max(AuditEvent.at)).where(
+        AuditEvent.case_id == case_id, AuditEvent.action == action
+    )
+    found: datetime | None = await session.scalar(query)
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,9 @@ from storage.crypto import DataKey
 from storage.models import Case, utcnow
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+# Triage may put a case in danger now ahead of every other urgent case.
+DANGER_NOW_RANK = -1
+TRIAGE_SEPARATOR = ","
 
 
 class ReferenceTaken(Exception):
@@ -71,3 +75,72 @@ async def by_reference(session: AsyncSession, *, reference: str) -> Case | None:
 
 async def note_witness_activity(session: AsyncSession, *, case: Case) -> None:
     case.witness_active_at = utcnow()
+
+
+def triage_labels(case: Case) -> list[str]:
+    """Why triage raised the case, as short labels, in the order they were found."""
+    return [label.strip() for label in case.triage.split(TRIAGE_SEPARATOR) if label.strip()]
+
+
+def set_priority(
+    case: Case, *, priority: str, due_at: datetime | None, now: datetime | None = None
+) -> None:
+    """A caseworker's choice of priority: its ordinary rank, and the target that goes with it.
+
+    Only this lowers a case triage raised; it also ends an escalation whose target moved
+    out of the past, so staff alerts about it stop.
+    """
+    case.priority = priority
+    case.priority_rank = PRIORITY_RANK[priority]
+    case.due_at = due_at
+    if due_at is not None and due_at > (now or utcnow()):
+        case.escalated_at = None
+
+
+# What the witness's own messages do to their case (the intake desk calls these).
+
+# Labels that say danger now, not just urgency ("needs help today" is urgent, not danger).
+CALM_LABELS = frozenset({"not safe now", "needs help today"})
+
+
+def add_triage(case: Case, labels: tuple[str, ...] | list[str]) -> bool:
+    """Merge triage labels into the case; True when any of them signals danger now."""
+    merged = list(dict.fromkeys([*triage_labels(case), *labels]))
+    case.triage = TRIAGE_SEPARATOR.join(merged)[:200]
+    return any(label not in CALM_LABELS for label in labels)
+
+
+def raise_to_urgent(case: Case, *, danger: bool, due_at: datetime) -> None:
+    """Urgent (and, for danger now, ahead of every other urgent case); never lowered here."""
+    case.priority = "urgent"
+    case.priority_rank = min(case.priority_rank, DANGER_NOW_RANK if danger else 0)
+    if case.due_at is None or due_at < case.due_at:
+        case.due_at = due_at
+
+
+def amend(
+    case: Case,
+    *,
+    key: DataKey,
+    queue: str,
+    priority: str,
+    needs: list[str],
+    answers: dict[str, str],
+) -> None:
+    """The witness's newer answers replace the old; the priority only ever rises here."""
+    case.queue = queue
+    case.needs = ",".join(needs)
+    case.answers_sealed = key.seal(
+        json.dumps(answers, ensure_ascii=False), table="cases", field="answers", row=case.id
+    )
+    if PRIORITY_RANK[priority] < case.priority_rank:
+        case.priority, case.priority_rank = priority, PRIORITY_RANK[priority]
+
+
+def reopen(case: Case, *, due_at: datetime) -> None:
+    """A closed case the witness wrote to goes back to its queue, remembering its holder."""
+    case.previous_holder = case.assigned_to or case.previous_holder
+    case.status, case.assigned_to, case.claimed_at, case.touched_at = "waiting", None, None, None
+    case.closed_at = None
+    case.escalated_at = None
+    case.due_at = due_at

@@ -4,7 +4,8 @@ Every witness has a random 256-bit data key, stored only wrapped (AES-256-GCM) b
 versioned master key. Every sensitive field is sealed with AES-256-GCM under the
 witness's data key, with a random 96-bit nonce and associated data naming the table,
 field, row and data key, so a ciphertext moved anywhere else fails to open. Lookups use
-HMAC-SHA256 under a key derived (HKDF) from the master key with its own purpose label.
+HMAC-SHA256 under a key derived (HKDF) from the master key with its own purpose label;
+staff details (where on-call caseworkers are alerted) are sealed under another such key.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
 PSEUDONYM_LABEL = b"witness-intake/pseudonym/v1"
 TRANSIT_LABEL = b"witness-intake/transit/v1"
+STAFF_LABEL = b"witness-intake/staff/v1"
 
 
 class DecryptionFailed(Exception):
@@ -60,6 +62,11 @@ def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
         return AESGCM(key).decrypt(nonce, body, FORMAT_V1 + aad)
     except InvalidTag:
         raise DecryptionFailed("ciphertext does not open under this key and place") from None
+
+
+def staff_version(blob: bytes) -> int:
+    """The master key version a staff detail was sealed under."""
+    return int.from_bytes(blob[:2], "big")
 
 
 class DataKey:
@@ -146,6 +153,27 @@ class Vault:
         except UnknownKeyVersion as exc:
             raise KeyUnavailable(str(exc)) from None
         aad = _aad("transit", str(row), f"mk:{version}")
+        return _open(key, blob[2:], aad).decode("utf-8")
+
+    def seal_staff(self, plaintext: str, *, table: str, field: str, row: UUID) -> bytes:
+        """Seal a staff detail (an on-call caseworker's alert number or chat).
+
+        Staff have no data key of their own; their details are sealed under a key derived
+        from the active master key, bound to their table, field and row, and carry the
+        master version so a rotation can reseal them.
+        """
+        version = self.active_version
+        key = self._derived(STAFF_LABEL, version)
+        aad = _aad("staff", table, field, str(row), f"mk:{version}")
+        return version.to_bytes(2, "big") + _seal(key, plaintext.encode("utf-8"), aad)
+
+    def open_staff(self, blob: bytes, *, table: str, field: str, row: UUID) -> str:
+        version = staff_version(blob)
+        try:
+            key = self._derived(STAFF_LABEL, version)
+        except UnknownKeyVersion as exc:
+            raise KeyUnavailable(str(exc)) from None
+        aad = _aad("staff", table, field, str(row), f"mk:{version}")
         return _open(key, blob[2:], aad).decode("utf-8")
 
     def _wrap(self, raw: bytes, owner: UUID) -> WrappedKey:

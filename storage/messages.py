@@ -220,3 +220,24 @@ async def count_for_case(session: AsyncSession, *, case_id: uuid.UUID) -> tuple[
     ).where(Message.case_id == case_id)
     total, settled = (await session.execute(query)).one()
     return int(total), int(settled)
+
+
+async def caseworker_wrote_since(
+    session: AsyncSession, *, case_id: uuid.UUID, since: datetime
+) -> bool:
+    """Whether a caseworker wrote to the witness of this case since a moment.
+
+    A caseworker's message goes out on its own; the intake's replies answer a witness's
+    message (`reply_to_id`).
+    """
+    query = (
+        select(Message.id)
+        .where(
+            Message.case_id == case_id,
+            Message.direction == "out",
+            Message.reply_to_id.is_(None),
+            Message.created_at >= since,
+        )
+        .limit(1)
+    )
+    return (await session.execute(query)).first() is not None

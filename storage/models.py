@@ -83,6 +83,8 @@ class Witness(Base):
     address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     language: Mapped[str | None] = mapped_column(String(2))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # EXIT: nothing is sent to this witness until they write again.
+    paused_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column()
@@ -126,6 +128,9 @@ class Caseworker(Base):
     is_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column()
+    # Where an on-call caseworker is alerted (opt-in); staff details, sealed like any.
+    alert_sms_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    alert_telegram_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Case(Base):
@@ -158,6 +163,15 @@ class Case(Base):
     touched_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     witness_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why triage raised it: short labels ("not safe now,weapon,duress"), never the
+    # witness's words.
+    triage: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The response target, and when it was missed and staff last alerted.
+    due_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    alerted_at: Mapped[datetime | None] = mapped_column()
+    # Who held it before it closed, shown when the witness writes again and it reopens.
+    previous_holder: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("caseworkers.id"))
     witness: Mapped[object] = _parent("Witness")
 
 

@@ -9,22 +9,38 @@ their turn the same way, so they never overtake the message they edit.
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.crypto import Vault
 from storage.models import Message, OutboxItem, Witness, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+ALERT = "alert"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What an alert item carries, opened: a staff address, the text, and its case."""
+
+    address: str
+    text: str
+    case_id: uuid.UUID
+
+    def __repr__(self) -> str:
+        return f"Alert(case_id={self.case_id}, address=**********)"
 
 
 async def claim_due(
     session: AsyncSession, *, limit: int, lease: timedelta, now: datetime | None = None
 ) -> list[OutboxItem]:
-    """Claim up to `limit` items that are due, oldest first, at most one per witness."""
+    """Claim up to `limit` items that are due, oldest first, in order for each witness."""
     now = now or utcnow()
     earlier = aliased(OutboxItem)
     is_due = or_(
@@ -32,7 +48,11 @@ async def claim_due(
         # A lease that ran out means its worker died mid-send: try again.
         and_(OutboxItem.status == SENDING, OutboxItem.lease_until < now),
     )
+    # Order matters within what one witness is owed; a staff alert goes to someone else
+    # and never waits behind a witness's held or retried messages, nor holds them up.
     waits_for_earlier = exists().where(
+        OutboxItem.kind != ALERT,
+        earlier.kind != ALERT,
         earlier.witness_id == OutboxItem.witness_id,
         earlier.status.in_((PENDING, SENDING)),
         earlier.id != OutboxItem.id,
@@ -122,3 +142,43 @@ async def due_soonest(session: AsyncSession) -> datetime | None:
     return (
         await session.execute(query.order_by(OutboxItem.next_attempt_at).limit(1))
     ).scalar_one_or_none()
+
+
+async def enqueue_alert(
+    session: AsyncSession,
+    *,
+    vault: Vault,
+    witness_id: uuid.UUID,
+    case_id: uuid.UUID,
+    channel: str,
+    address: str,
+    text: str,
+) -> OutboxItem:
+    """Owe a staff member an alert about a case, the address and text sealed under the staff key.
+
+    The item names the case's witness only because every outbox item names one: it
+    holds nothing of theirs, and is not ordered among their messages.
+    """
+    item_id = uuid.uuid4()
+    work = {"address": address, "text": text, "case": str(case_id)}
+    item = OutboxItem(
+        id=item_id,
+        kind=ALERT,
+        witness_id=witness_id,
+        channel=channel,
+        payload_sealed=vault.seal_staff(
+            json.dumps(work), table="outbox", field="payload", row=item_id
+        ),
+    )
+    session.add(item)
+    return item
+
+
+def open_alert(item: OutboxItem, *, vault: Vault) -> Alert | None:
+    """The alert an item carries; None once sent or failed (the payload is deleted then)."""
+    if item.kind != ALERT or item.payload_sealed is None:
+        return None
+    work = json.loads(
+        vault.open_staff(item.payload_sealed, table="outbox", field="payload", row=item.id)
+    )
+    return Alert(address=work["address"], text=work["text"], case_id=uuid.UUID(work["case"]))

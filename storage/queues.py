@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Case, utcnow
+from storage.models import Case, Message, utcnow
 
 WAITING, CLAIMED, CLOSED = "waiting", "claimed", "closed"
 
@@ -100,3 +100,25 @@ async def return_stale(session: AsyncSession, *, untouched_since: datetime) -> l
             .values(status=WAITING, assigned_to=None, claimed_at=None, touched_at=None)
         )
     return stale
+
+
+async def escalated(session: AsyncSession, *, limit: int = 50) -> list[Case]:
+    """Open cases past their response target that staff were escalated about, most urgent first."""
+    query = (
+        select(Case)
+        .where(Case.escalated_at.is_not(None), Case.status != CLOSED)
+        .order_by(Case.priority_rank, Case.due_at, Case.created_at)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def first_written_after(
+    session: AsyncSession, *, case_id: uuid.UUID, since: datetime
+) -> datetime | None:
+    """When the witness first wrote to the case after `since`, if they did."""
+    query = select(func.min(Message.created_at)).where(
+        Message.case_id == case_id, Message.direction == "in", Message.created_at > since
+    )
+    found: datetime | None = await session.scalar(query)
+    return found

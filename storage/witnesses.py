@@ -126,3 +126,18 @@ async def erase_witness(session: AsyncSession, *, witness_id: uuid.UUID) -> list
 
 async def touch(session: AsyncSession, *, witness: Witness, when: datetime | None = None) -> None:
     witness.last_active_at = when or utcnow()
+
+
+async def pause(session: AsyncSession, *, witness: Witness, now: datetime) -> None:
+    """EXIT: nothing is sent to this witness until they write again."""
+    witness.paused_at = now
+
+
+async def resume(session: AsyncSession, *, witness: Witness, now: datetime) -> None:
+    """They wrote again: what was held for them goes out now."""
+    witness.paused_at = None
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.witness_id == witness.id, OutboxItem.status == "pending")
+        .values(next_attempt_at=now)
+    )

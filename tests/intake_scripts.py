@@ -20,25 +20,30 @@ ENGLISH_MOVE = [
     "evenings after 6",
     "someone keeps driving past my house",
     "bluebird",
+    "SKIP",  # no danger word
     "1",  # send to a caseworker
 ]
 
-# Spanish from the first message, not safe now: urgent, someone to talk to -> support.
+# Spanish from the first message, not safe now: the fast path sends an urgent case at
+# once, then the rest of the questions amend it: someone to talk to -> support.
 SPANISH_SUPPORT = [
     "hola, necesito ayuda",
-    "2",  # no estoy seguro/a
+    "2",  # no estoy a salvo: the fast path
+    "2",  # no me escriban hasta que yo escriba
+    "OMITIR",  # dónde está
+    "1",  # contestar las demás preguntas ahora
     "1",  # testigo
     "5",  # alguien con quien hablar
     "2",  # esta semana
-    "3",  # solo cuando yo escriba
     "OMITIR",
     "vi lo que pasó en la esquina",
     "OMITIR",
+    "OMITIR",  # sin palabra de alarma
     "1",  # enviar
 ]
 
 # English, safe, witness, locks only, later: home-security, normal priority.
-ENGLISH_LOCKS = ["hello", "1", "1", "1", "3", "3", "1", "SKIP", "SKIP", "SKIP", "1"]
+ENGLISH_LOCKS = ["hello", "1", "1", "1", "3", "3", "1", "SKIP", "SKIP", "SKIP", "SKIP", "1"]
 
 
 def with_story(script: list[str], story: str, *, code_word: str | None = None) -> list[str]:

@@ -41,7 +41,7 @@ async def run_intakes(services: Services) -> None:
             InboundMessage(channel=Channel.SMS, address=PHONE, text=text, provider_id=f"SM{i:032x}")
         )
     spanish = list(SPANISH_SUPPORT)
-    spanish[7] = NARRATIVE_ES
+    spanish[9] = NARRATIVE_ES  # the story
     for text in spanish:
         await services.desk.receive(
             InboundMessage(channel=Channel.TELEGRAM, address=TELEGRAM_CHAT, text=text)

@@ -33,17 +33,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from bot.intake import messages, render
 from bot.intake.lexicon import Keyword
 from bot.intake.messages import Message
 from bot.intake.model import (
     Button,
+    CaseAmended,
     CaseOpened,
     CaseStatus,
     Channel,
     Context,
     ConversationState,
+    DangerReported,
     EraseConfirmed,
     Event,
     Inbound,
@@ -54,6 +57,7 @@ from bot.intake.model import (
     OptedOut,
     Press,
     Prompt,
+    QuietRequested,
     Reply,
     Turn,
     WitnessWrote,
@@ -65,6 +69,7 @@ from bot.intake.parsing import (
     is_no,
     is_yes,
     keyword_language,
+    normalize,
     parse_keyword,
 )
 from bot.intake.reading import NO, YES, Reading, understood
@@ -72,9 +77,12 @@ from bot.intake.script import (
     CONFIRM,
     DANGER_GUIDANCE,
     DONE,
+    DURESS_WORD,
     FREE_TEXT_LIMIT,
     LANGUAGE,
+    MORE,
     NEEDS_SEPARATOR,
+    NOT_NOW,
     SAFE_NOW,
     START,
     STEP_BY_NAME,
@@ -85,7 +93,7 @@ from bot.intake.script import (
     is_asked,
     next_step,
 )
-from bot.intake.triage import assess
+from bot.intake.triage import DURESS, SCANNED_ANSWERS, assess, signals
 from bot.intake.understanding import (
     CHANGE,
     SEND,
@@ -96,6 +104,7 @@ from bot.intake.understanding import (
     read_yes_no,
 )
 
+_OPEN = (CaseStatus.WAITING, CaseStatus.CLAIMED)
 _STATUS_MESSAGES: dict[CaseStatus | None, Message] = {
     CaseStatus.WAITING: messages.STATUS_WAITING,
     CaseStatus.CLAIMED: messages.STATUS_CLAIMED,
@@ -120,8 +129,18 @@ class _Draft:
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
-    def say(self, message: Message, *, reference: str = "") -> None:
-        self.replies.extend(render.say(message, self.language, reference=reference))
+    def say(self, message: Message, **values: str) -> None:
+        self.replies.extend(render.say(message, self.language, **values))
+
+    def wait(self, due: datetime | None) -> str:
+        """When to expect an answer, in words, from a due time."""
+        return render.wait_phrase(due, self.context.now, self.language)
+
+    def warn(self, *, during_intake: bool = False) -> None:
+        """The safety reply: 911 now, and the program's crisis line when it has one."""
+        self.say(messages.SAFETY_IN_INTAKE if during_intake else messages.SAFETY_NOW)
+        if self.context.crisis_line:
+            self.say(messages.CRISIS_LINE, crisis_line=self.context.crisis_line)
 
     def choose_language(self, language: Language) -> None:
         if self.state.language is not language:
@@ -214,8 +233,7 @@ def _first_language(inbound: Inbound) -> Language | None:
 def _on_message(draft: _Draft, inbound: Inbound) -> None:
     state = draft.state
     if state.step == DONE:
-        draft.events.append(WitnessWrote(reference=state.reference or ""))
-        draft.say(messages.ACKNOWLEDGED)
+        _after_intake(draft, inbound)
         return
     if state.step != START and inbound.has_media and not has_words(inbound.text):
         _ask(draft)
@@ -223,6 +241,29 @@ def _on_message(draft: _Draft, inbound: Inbound) -> None:
     if _continues_burst(draft, inbound):
         return
     _answer(draft, inbound)
+
+
+def _after_intake(draft: _Draft, inbound: Inbound) -> None:
+    """A message once the request is sent: it reaches a person, and danger is acted on."""
+    state, context = draft.state, draft.context
+    draft.events.append(WitnessWrote(reference=state.reference or ""))
+    if state.duress_word and normalize(inbound.text) == normalize(state.duress_word):
+        # Someone may be reading over their shoulder: look like a stranger, raise the alarm.
+        draft.events.append(DangerReported(reasons=(DURESS,)))
+        draft.say(messages.WRONG_NUMBER)
+        return
+    reasons = signals(inbound.text)
+    if reasons:
+        draft.events.append(DangerReported(reasons=reasons))
+        draft.warn()
+    elif context.case_status is CaseStatus.CLOSED:
+        draft.say(messages.REOPENED)
+    elif context.in_conversation:
+        return  # the caseworker is talking with them: no automatic "got it" in between
+    elif context.case_status is CaseStatus.CLAIMED:
+        draft.say(messages.ACKNOWLEDGED)
+    else:
+        draft.say(messages.ACK_WAITING)
 
 
 def _answer(draft: _Draft, inbound: Inbound) -> None:
@@ -326,13 +367,18 @@ def _accept(draft: _Draft, step: Step, value: str | None) -> None:
     if step.name == LANGUAGE and value is not None:
         _start_in(draft, Language(value))
         return
+    if step.name == MORE and value == NOT_NOW:
+        _finish_later(draft)
+        return
     state = draft.state
     answers = dict(state.answers)
-    previous = answers.get(step.name)
+    previous = answers.get(step.key)
     if step.kept_in_answers and value is not None:
-        answers[step.name] = value
+        answers[step.key] = value
     else:
-        answers.pop(step.name, None)
+        answers.pop(step.key, None)
+    if step.kind is Kind.FREE_TEXT and value and step.name in SCANNED_ANSWERS:
+        _triage_answer(draft, value)
     if value != previous:
         for text in step.follow_ups.get(value or "", ()):
             draft.replies.append(Reply(text=text.in_language(draft.language)))
@@ -350,18 +396,43 @@ def _accept(draft: _Draft, step: Step, value: str | None) -> None:
     _go(draft, following)
 
 
+def _triage_answer(draft: _Draft, text: str) -> None:
+    """A free-text answer that signals danger gets the safety reply at once."""
+    reasons = signals(text)
+    if not reasons:
+        return
+    draft.warn(during_intake=True)
+    state = draft.state
+    draft.state = replace(state, triage=tuple(dict.fromkeys((*state.triage, *reasons))))
+    if state.amending:
+        # A case is open already (the fast path): it goes urgent now, not at the summary.
+        draft.events.append(DangerReported(reasons=reasons))
+
+
+def _finish_later(draft: _Draft) -> None:
+    """The fast path's case is sent; the witness will not answer more now."""
+    draft.state = _closed_intake(draft.state, reference=draft.state.reference)
+    draft.say(messages.FAST_LATER)
+
+
 def _still_asked(
     answers: dict[str, str], answered: tuple[str, ...]
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     """Answers to questions that no longer apply (a move, once the needs change) are gone."""
-    kept = {name: value for name, value in answers.items() if is_asked(STEP_BY_NAME[name], answers)}
+    kept = {
+        name: value
+        for name, value in answers.items()
+        if name not in STEP_BY_NAME or is_asked(STEP_BY_NAME[name], answers)
+    }
     return kept, tuple(name for name in answered if is_asked(STEP_BY_NAME[name], kept))
 
 
 def _first_unanswered(answers: dict[str, str], answered: tuple[str, ...]) -> str:
     """After changing an answer: any question it newly calls for, else the summary."""
     for step in STEPS:
-        if step.name in (LANGUAGE, CONFIRM, DONE) or step.kind is Kind.FINAL:
+        if step.name in (LANGUAGE, MORE, CONFIRM, DONE) or step.kind is Kind.FINAL:
+            continue
+        if step.skip_if_answered and step.key in answers:
             continue
         if is_asked(step, answers) and step.name not in answered:
             return step.name
@@ -376,9 +447,12 @@ def _go(draft: _Draft, following: str) -> None:
         state, step=following, version=state.version + 1, editing=editing, retries=0
     )
     if following == DONE:
-        _open_case(draft)
-    else:
-        _ask(draft)
+        _send_case(draft)
+        return
+    if following == MORE and not state.amending and not state.editing:
+        # Not safe now: the case goes out as urgent before anything else is asked.
+        _open_case(draft, fast=True)
+    _ask(draft)
 
 
 def _answer_summary(draft: _Draft, text: str) -> None:
@@ -404,11 +478,20 @@ def _summary_answered(draft: _Draft, value: str) -> None:
         _go(draft, value.removeprefix(CHANGE))
 
 
-def _open_case(draft: _Draft) -> None:
+def _send_case(draft: _Draft) -> None:
+    """The intake is finished: open the case, or change the open one it amends."""
+    if draft.state.amending and draft.state.reference:
+        _amend_case(draft)
+    else:
+        _open_case(draft)
+
+
+def _open_case(draft: _Draft, *, fast: bool = False) -> None:
     state = draft.state
     answers = dict(state.answers)
     assessment = assess(answers)
     reference = draft.context.new_reference
+    triage = tuple(dict.fromkeys((*assessment.reasons_urgent, *state.triage)))
     draft.events.append(
         CaseOpened(
             reference=reference,
@@ -417,10 +500,42 @@ def _open_case(draft: _Draft) -> None:
             language=draft.language,
             needs=assessment.needs,
             answers=answers,
+            triage=triage,
         )
     )
-    # The answers now live with the case; the conversation need not hold a second copy.
-    draft.state = replace(
+    wait = draft.wait(draft.context.due_by_priority.get(assessment.priority))
+    if fast:
+        # The rest of the intake will amend this case; the answers stay until then.
+        draft.state = replace(state, reference=reference, amending=True, triage=())
+        draft.say(messages.FAST_SENT, reference=reference, wait=wait)
+        return
+    draft.state = _closed_intake(state, reference=reference)
+    draft.say(messages.DONE, reference=reference, wait=wait)
+
+
+def _amend_case(draft: _Draft) -> None:
+    state = draft.state
+    answers = dict(state.answers)
+    assessment = assess(answers)
+    reference = state.reference or ""
+    draft.events.append(
+        CaseAmended(
+            reference=reference,
+            queue=assessment.queue,
+            priority=assessment.priority,
+            needs=assessment.needs,
+            answers=answers,
+            triage=tuple(dict.fromkeys((*assessment.reasons_urgent, *state.triage))),
+        )
+    )
+    draft.state = _closed_intake(state, reference=reference)
+    wait = draft.wait(draft.context.case_due_at)
+    draft.say(messages.AMENDED, reference=reference, wait=wait)
+
+
+def _closed_intake(state: ConversationState, *, reference: str | None) -> ConversationState:
+    """After the request is sent: the answers live with the case, not the conversation."""
+    return replace(
         state,
         step=DONE,
         answers={},
@@ -431,8 +546,10 @@ def _open_case(draft: _Draft) -> None:
         selection=(),
         editing=False,
         last_answer=None,
+        amending=False,
+        triage=(),
+        duress_word=state.answers.get(DURESS_WORD) or state.duress_word,
     )
-    draft.say(messages.DONE, reference=reference)
 
 
 def _enter(draft: _Draft, inbound: Inbound, *, welcome: bool) -> None:
@@ -634,7 +751,8 @@ def _on_help(draft: _Draft, inbound: Inbound, context: Context) -> None:
 def _on_status(draft: _Draft, inbound: Inbound, context: Context) -> None:
     reference = draft.state.reference
     if reference:
-        draft.say(_STATUS_MESSAGES[context.case_status], reference=reference)
+        wait = draft.wait(context.case_due_at)
+        draft.say(_STATUS_MESSAGES[context.case_status], reference=reference, wait=wait)
     else:
         draft.say(messages.NO_REQUEST_YET)
     if not draft.state.opted_out:
@@ -650,9 +768,12 @@ def _on_restart(draft: _Draft, inbound: Inbound, context: Context) -> None:
     state = draft.state
     began = state.step != START
     step = START if state.language is None else SAFE_NOW
+    open_case = bool(state.reference) and context.case_status in _OPEN
     draft.state = replace(
         state,
         step=step,
+        amending=open_case,
+        triage=(),
         answers={},
         answered=(),
         retries=0,
@@ -667,6 +788,14 @@ def _on_restart(draft: _Draft, inbound: Inbound, context: Context) -> None:
     if began:
         draft.say(messages.RESTARTED)
     _resume(draft, inbound, welcome=state.language is None)
+
+
+def _on_exit(draft: _Draft, inbound: Inbound, context: Context) -> None:
+    """Quick exit: keep everything, send nothing more until the witness writes again."""
+    draft.events.append(QuietRequested())
+    if context.channel is not Channel.TELEGRAM:
+        # On Telegram the chat itself is emptied; elsewhere, one last word on hiding it.
+        draft.say(messages.QUIET)
 
 
 def _on_language(draft: _Draft, inbound: Inbound, language: Language) -> None:
@@ -703,6 +832,7 @@ _KEYWORD_HANDLERS: dict[Keyword, Callable[[_Draft, Inbound, Context], None]] = {
     Keyword.RESTART: _on_restart,
     Keyword.ENGLISH: _on_english,
     Keyword.SPANISH: _on_spanish,
+    Keyword.EXIT: _on_exit,
 }
 
 

@@ -170,8 +170,8 @@ STATUS_UNKNOWN: Message = (
 
 STATUS_WAITING: Message = (
     Text(
-        en="Your request {reference} is waiting for a caseworker. We will reply here.",
-        es="Su solicitud {reference} espera a alguien de nuestro equipo. Le responderemos aquí.",
+        en="Your request {reference} is waiting for a caseworker, who will answer {wait}.",
+        es="Su solicitud {reference} espera a alguien de nuestro equipo, que le responderá {wait}.",
     ),
 )
 
@@ -216,12 +216,12 @@ SKIP_INSTRUCTION = Text(en="Or reply SKIP.", es="O responda OMITIR.")
 DONE: Message = (
     Text(
         en=(
-            "Sent. Your reference is {reference}. A caseworker will reach you the way you "
-            "chose. Reply here any time; your caseworker sees it."
+            "Sent. Your reference is {reference}. A caseworker will answer {wait}, the way "
+            "you chose. Reply here any time."
         ),
         es=(
-            "Enviado. Su referencia es {reference}. Nuestro equipo le contactará como eligió. "
-            "Puede escribir aquí cuando quiera."
+            "Enviado. Su referencia es {reference}. Nuestro equipo le responderá {wait}, como "
+            "eligió. Puede escribir aquí cuando quiera."
         ),
     ),
     Text(
@@ -235,6 +235,85 @@ DONE: Message = (
         ),
     ),
 )
+
+# After the intake: what each later message is answered, and what danger gets.
+SAFETY_NOW: Message = (
+    Text(
+        en=(
+            f"If you are in danger now, call {EMERGENCY_NUMBER}. We marked your request "
+            "urgent and are alerting our team now."
+        ),
+        es=(
+            f"Si corre peligro ahora, llame al {EMERGENCY_NUMBER}. Marcamos su solicitud como "
+            "urgente y estamos avisando a nuestro equipo."
+        ),
+    ),
+)
+SAFETY_IN_INTAKE: Message = (
+    Text(
+        en=f"If you are in danger now, call {EMERGENCY_NUMBER}. We will mark this urgent.",
+        es=f"Si corre peligro ahora, llame al {EMERGENCY_NUMBER}. Lo marcaremos como urgente.",
+    ),
+)
+CRISIS_LINE: Message = (
+    Text(
+        en="You can also call {crisis_line}, a civilian line open day and night.",
+        es="También puede llamar al {crisis_line}, una línea civil abierta día y noche.",
+    ),
+)
+ACK_WAITING: Message = (
+    Text(
+        en="Got it. A caseworker will see this.",
+        es="Recibido. Alguien de nuestro equipo lo va a ver.",
+    ),
+)
+REOPENED: Message = (
+    Text(
+        en="Thank you for writing. Your request is open again, and a person will see this.",
+        es="Gracias por escribir. Su solicitud está abierta otra vez y una persona lo va a ver.",
+    ),
+)
+WRONG_NUMBER: Message = (Text(en="Sorry, wrong number.", es="Perdón, número equivocado."),)
+QUIET: Message = (
+    Text(
+        en=(
+            "OK. We will not write until you do. To hide this conversation, delete this "
+            "thread from your phone."
+        ),
+        es=(
+            "De acuerdo. No le escribiremos hasta que usted escriba. Para ocultar esta "
+            "conversación, borre este chat de su teléfono."
+        ),
+    ),
+)
+FAST_SENT: Message = (
+    Text(
+        en="Your request {reference} is sent as urgent. Someone will write {wait}.",
+        es="Su solicitud {reference} se envió como urgente. Alguien le escribirá {wait}.",
+    ),
+)
+FAST_LATER: Message = (
+    Text(
+        en=(
+            f"OK. Your request stays urgent. Write here any time. In danger? Call "
+            f"{EMERGENCY_NUMBER}."
+        ),
+        es=(
+            "De acuerdo. Su solicitud sigue urgente. Escriba aquí cuando quiera. ¿Peligro? "
+            f"Llame al {EMERGENCY_NUMBER}."
+        ),
+    ),
+)
+AMENDED: Message = (
+    Text(
+        en="Updated your request {reference}. A caseworker will answer {wait}.",
+        es="Actualizamos su solicitud {reference}. Nuestro equipo le responderá {wait}.",
+    ),
+)
+WAIT_MINUTES = Text(en="within about {n} minutes", es="en unos {n} minutos")
+WAIT_HOURS = Text(en="within about {n} hours", es="en unas {n} horas")
+WAIT_DAYS = Text(en="within about {n} days", es="en unos {n} días")
+WAIT_SOON = Text(en="as soon as possible", es="lo antes posible")
 
 ACKNOWLEDGED: Message = (
     Text(
@@ -288,4 +367,14 @@ ALL_MESSAGES: dict[str, Message] = {
     "MEDIA_NOT_KEPT": MEDIA_NOT_KEPT,
     "DONE": DONE,
     "ACKNOWLEDGED": ACKNOWLEDGED,
+    "SAFETY_NOW": SAFETY_NOW,
+    "SAFETY_IN_INTAKE": SAFETY_IN_INTAKE,
+    "CRISIS_LINE": CRISIS_LINE,
+    "ACK_WAITING": ACK_WAITING,
+    "REOPENED": REOPENED,
+    "WRONG_NUMBER": WRONG_NUMBER,
+    "QUIET": QUIET,
+    "FAST_SENT": FAST_SENT,
+    "FAST_LATER": FAST_LATER,
+    "AMENDED": AMENDED,
 }

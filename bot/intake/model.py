@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -74,6 +75,14 @@ class Context:
     channel: Channel | None = None
     now: datetime | None = None
     burst_seconds: float = 0.0
+    # When the open case is due an answer, and how long a new one of each priority waits
+    # (minutes); both let the witness be told when to expect a reply.
+    case_due_at: datetime | None = None
+    due_by_priority: Mapping[Priority, datetime] = field(default_factory=dict)
+    # A civilian 24/7 line offered beside 911, when the program has one.
+    crisis_line: str | None = None
+    # The case's caseworker wrote recently: no automatic "got it" to each message.
+    in_conversation: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,19 @@ class CaseOpened:
     language: Language
     needs: tuple[str, ...]
     answers: dict[str, str]
+    triage: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseAmended:
+    """The witness changed a case still open (RESTART, or the questions after a fast path)."""
+
+    reference: str
+    queue: str
+    priority: Priority
+    needs: tuple[str, ...]
+    answers: dict[str, str]
+    triage: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,19 @@ class WitnessWrote:
     """A message after intake, to be appended to the witness's case."""
 
     reference: str
+
+
+@dataclass(frozen=True)
+class DangerReported:
+    """A message signalled danger: the case goes urgent, to the head of its queue, and
+    staff are alerted. `reasons` are short labels, never the witness's words."""
+
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QuietRequested:
+    """EXIT: keep the case, send nothing until the witness writes again."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +176,17 @@ class LanguageChosen:
     language: Language
 
 
-Event = CaseOpened | WitnessWrote | OptedOut | OptedIn | EraseConfirmed | LanguageChosen
+Event = (
+    CaseOpened
+    | CaseAmended
+    | WitnessWrote
+    | DangerReported
+    | QuietRequested
+    | OptedOut
+    | OptedIn
+    | EraseConfirmed
+    | LanguageChosen
+)
 
 
 @dataclass(frozen=True)
@@ -197,6 +242,12 @@ class ConversationState:
     editing: bool = False
     answered: tuple[str, ...] = ()
     last_answer: LastAnswer | None = None
+    # The open case this intake will change rather than open a new one.
+    amending: bool = False
+    # Danger seen in answers before any case exists, kept until the case opens.
+    triage: tuple[str, ...] = ()
+    # A word that, sent later, means someone is forcing the witness to write.
+    duress_word: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -213,6 +264,9 @@ class ConversationState:
             "editing": self.editing,
             "answered": list(self.answered),
             "last_answer": self.last_answer.to_dict() if self.last_answer else None,
+            "amending": self.amending,
+            "triage": list(self.triage),
+            "duress_word": self.duress_word,
         }
 
     @classmethod
@@ -233,6 +287,9 @@ class ConversationState:
             editing=bool(data.get("editing", False)),
             answered=tuple(str(s) for s in data.get("answered", ())),
             last_answer=LastAnswer.from_dict(data.get("last_answer")),
+            amending=bool(data.get("amending", False)),
+            triage=tuple(str(label) for label in data.get("triage", ())),
+            duress_word=str(duress) if (duress := data.get("duress_word")) else None,
         )
 
 

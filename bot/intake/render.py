@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from bot.intake import messages
 from bot.intake.messages import Message
@@ -14,11 +16,24 @@ from bot.intake.sms import fits
 SUMMARY_TEXT_LIMIT = 40
 
 
-def say(message: Message, language: Language, *, reference: str = "") -> tuple[Reply, ...]:
-    """A fixed message as replies, one per SMS."""
-    return tuple(
-        Reply(text=text.in_language(language).format(reference=reference)) for text in message
-    )
+def say(message: Message, language: Language, **values: str) -> tuple[Reply, ...]:
+    """A fixed message as replies, one per SMS; {reference}, {wait} and the like filled in."""
+    filled = {"reference": "", "wait": "", "crisis_line": "", **values}
+    return tuple(Reply(text=text.in_language(language).format(**filled)) for text in message)
+
+
+def wait_phrase(due: datetime | None, now: datetime | None, language: Language) -> str:
+    """ "within about 2 hours" until `due`; "as soon as possible" once it has passed."""
+    if due is None or now is None or due <= now:
+        return messages.WAIT_SOON.in_language(language)
+    minutes = math.ceil((due - now).total_seconds() / 60)
+    if minutes <= 90:
+        text, n = messages.WAIT_MINUTES, max(5, 5 * math.ceil(minutes / 5))
+    elif minutes <= 36 * 60:
+        text, n = messages.WAIT_HOURS, math.ceil(minutes / 60)
+    else:
+        text, n = messages.WAIT_DAYS, math.ceil(minutes / (24 * 60))
+    return text.in_language(language).format(n=n)
 
 
 def numbers_phrase(numbers: Sequence[int], language: Language) -> str:

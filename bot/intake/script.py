@@ -83,6 +83,16 @@ class Step:
     summary_label: Text | None = None
     # False for steps that steer the conversation rather than describe the witness's need.
     kept_in_answers: bool = True
+    # The answers key, when it is not the step's own name (two steps can fill one answer).
+    answer_key: str | None = None
+    # Asked only on the "not safe now" fast path.
+    fast_path: bool = False
+    # Passed over when its answer is already given (the fast path asked it).
+    skip_if_answered: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.answer_key or self.name
 
 
 # Step names double as the keys of the answers a caseworker reads.
@@ -98,6 +108,10 @@ CONTACT = "contact"
 SAFE_TIMES = "safe_times"
 STORY = "story"
 CODE_WORD = "code_word"
+DURESS_WORD = "duress_word"
+FAST_CONTACT = "fast_contact"
+LOCATION = "location"
+MORE = "more"
 CONFIRM = "confirm"
 DONE = "done"
 
@@ -105,6 +119,7 @@ YES, NO = "yes", "no"
 TODAY, THIS_WEEK, LATER = "today", "this_week", "later"
 CONTACT_TEXT, CONTACT_CALL, CONTACT_TEXT_FIRST = "text_here", "call", "only_when_i_text_first"
 SEND, START_OVER = "send", "start_over"
+ANSWER_NOW, NOT_NOW = "now", "later"
 
 NEED_MOVE_NOW = "move_now"
 NEED_MOVE_PERMANENT = "move_permanent"
@@ -170,6 +185,58 @@ STEPS: tuple[Step, ...] = (
         ),
         follow_ups={NO: (DANGER_GUIDANCE,)},
         summary_label=Text(en="Safe now", es="A salvo ahora"),
+    ),
+    Step(
+        name=FAST_CONTACT,
+        kind=Kind.CHOICE,
+        question=Text(en="Can we text you here?", es="¿Podemos escribirle aquí?"),
+        hint=Text(
+            en="Sorry, I did not understand. Reply 1 if we can text you here, or 2 to wait.",
+            es="Perdone, no le entendí. Responda 1 si podemos escribirle aquí, o 2 para esperar.",
+        ),
+        choices=(
+            Choice(1, CONTACT_TEXT, Text(en="Yes, text me here", es="Sí, escríbanme aquí")),
+            Choice(
+                2,
+                CONTACT_TEXT_FIRST,
+                Text(en="No, wait until I write", es="No, esperen a que yo escriba"),
+            ),
+        ),
+        answer_key=CONTACT,
+        fast_path=True,
+    ),
+    Step(
+        name=LOCATION,
+        kind=Kind.FREE_TEXT,
+        question=Text(
+            en="Roughly where are you now? A city or area is enough.",
+            es="¿Más o menos dónde está ahora? Basta con la ciudad o la zona.",
+        ),
+        hint=Text(
+            en="Please write a city or area, or reply SKIP.",
+            es="Escriba una ciudad o zona, o responda OMITIR.",
+        ),
+        summary_label=Text(en="Where you are", es="Dónde está"),
+        fast_path=True,
+    ),
+    Step(
+        name=MORE,
+        kind=Kind.CHOICE,
+        question=Text(
+            en="If you can, a few more questions help us help you.",
+            es="Si puede, unas preguntas más nos ayudan a ayudarle.",
+        ),
+        hint=Text(
+            en="Sorry, I did not understand. Reply 1 to answer now, or 2 for not now.",
+            es="Perdone, no le entendí. Responda 1 para contestar ahora, o 2 para más tarde.",
+        ),
+        choices=(
+            Choice(1, ANSWER_NOW, Text(en="Answer now", es="Contestar ahora")),
+            Choice(2, NOT_NOW, Text(en="Not now", es="Ahora no")),
+        ),
+        jumps={NOT_NOW: DONE},
+        kept_in_answers=False,
+        fast_path=True,
     ),
     Step(
         name=ROLE,
@@ -343,6 +410,7 @@ STEPS: tuple[Step, ...] = (
             ),
         ),
         summary_label=Text(en="Contact", es="Contacto"),
+        skip_if_answered=True,
     ),
     Step(
         name=SAFE_TIMES,
@@ -384,6 +452,25 @@ STEPS: tuple[Step, ...] = (
         summary_label=Text(en="Code word", es="Palabra clave"),
     ),
     Step(
+        name=DURESS_WORD,
+        kind=Kind.FREE_TEXT,
+        question=Text(
+            en=(
+                "Optional: a danger word. If someone forces you to text us, send it: we will "
+                "reply as if you had a wrong number and quietly alert our team."
+            ),
+            es=(
+                "Opcional: una palabra de alarma. Si alguien le obliga a escribirnos, envíela y "
+                "avisaremos en secreto."
+            ),
+        ),
+        hint=Text(
+            en="Please write a danger word, or reply SKIP.",
+            es="Escriba una palabra de alarma, o responda OMITIR.",
+        ),
+        summary_label=Text(en="Danger word", es="Palabra de alarma"),
+    ),
+    Step(
         name=CONFIRM,
         kind=Kind.CHOICE,
         question=Text(
@@ -421,7 +508,9 @@ STEPS: tuple[Step, ...] = (
 STEP_BY_NAME: Mapping[str, Step] = {step.name: step for step in STEPS}
 STEP_NAMES: frozenset[str] = frozenset(STEP_BY_NAME) | {START}
 # The keys a caseworker may find in a case's answers (a skipped or unasked step is absent).
-ANSWER_KEYS: tuple[str, ...] = tuple(step.name for step in STEPS if step.kept_in_answers)
+ANSWER_KEYS: tuple[str, ...] = tuple(
+    step.name for step in STEPS if step.kept_in_answers and step.answer_key is None
+)
 
 
 def needs_in(answers: Mapping[str, str]) -> tuple[str, ...]:
@@ -432,6 +521,8 @@ def needs_in(answers: Mapping[str, str]) -> tuple[str, ...]:
 
 def is_asked(step: Step, answers: Mapping[str, str]) -> bool:
     """Whether this step applies to a witness who gave these answers so far."""
+    if step.fast_path and answers.get(SAFE_NOW) != NO:
+        return False
     return not step.only_for_needs or bool(step.only_for_needs & set(needs_in(answers)))
 
 
@@ -441,7 +532,14 @@ def next_step(current: str, *, value: str | None, answers: Mapping[str, str]) ->
     if value is not None and value in step.jumps:
         return step.jumps[value]
     later = STEPS[STEPS.index(step) + 1 :]
-    return next((s.name for s in later if is_asked(s, answers)), DONE)
+    return next(
+        (
+            s.name
+            for s in later
+            if is_asked(s, answers) and not (s.skip_if_answered and s.key in answers)
+        ),
+        DONE,
+    )
 
 
 def successors(current: str) -> frozenset[str]:
@@ -450,6 +548,6 @@ def successors(current: str) -> frozenset[str]:
     found = set(step.jumps.values())
     for later in STEPS[STEPS.index(step) + 1 :]:
         found.add(later.name)
-        if not later.only_for_needs:
+        if not (later.only_for_needs or later.fast_path or later.skip_if_answered):
             break
     return frozenset(found)

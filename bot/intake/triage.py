@@ -49,6 +49,71 @@ _DANGER = re.compile(
 )
 
 
+# What a message after the intake (or a free-text answer during it) can signal. Each is a
+# short label a caseworker reads; the witness's words are never quoted in one. Matched on
+# normalized text; when unsure, these lean to urgent (a false alarm costs a caseworker a
+# minute, a miss can cost a life).
+WEAPON, THREAT, PRESENCE, NOT_SAFE, DANGER_WORDS = (
+    "weapon",
+    "threat",
+    "someone is here",
+    "not safe",
+    "danger words",
+)
+DURESS = "duress"
+NOT_SAFE_NOW, NEEDS_TODAY = "not safe now", "needs help today"
+_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        WEAPON,
+        re.compile(
+            r"\b(?:guns?|pistols?|firearms?|rifles?|shotguns?|revolvers?|knife|knives|machete"
+            r"|armed|pistolas?|armas?|armado|cuchill\w*|navajas?|fierro|cuete|escopeta)\b"
+        ),
+    ),
+    (
+        THREAT,
+        re.compile(
+            r"\b(?:threat\w*|kill\w*|murder\w*|(?:gonna|going to|will|wants? to) (?:hurt|get|kill)"
+            r"|shoot\w*|shot|shots|stab\w*|amenaz\w*|matar\w*|maten|mato"
+            r"|me va a (?:matar|hacer|pegar)"
+            r"|dispar\w*|lastimar\w*)\b"
+        ),
+    ),
+    (
+        PRESENCE,
+        re.compile(
+            r"\b(?:(?:he|she|they|hes|shes|theyre)\s+(?:is |are )?(?:here|outside|back|coming)"
+            r"|outside (?:my|the|our) (?:house|home|door|apartment|window|building|work)"
+            r"|at (?:my|the|our) (?:door|house|window)|(?:found|find) (?:me|us|out where)"
+            r"|knows? where (?:i|we) (?:live|am|are|stay)|on (?:his|her|their) way"
+            r"|coming (?:for|after|to get) (?:me|us)|following (?:me|us)|parked outside"
+            r"|(?:came|come|coming) back|volvieron|regresaron|volvio|regreso"
+            r"|esta (?:aqui|afuera|aca|en la puerta)|estan (?:aqui|afuera|aca)"
+            r"|afuera de (?:mi|la) casa|en (?:mi|la) puerta"
+            r"|me (?:encontr\w*|sigu\w*|esta siguiendo)"
+            r"|(?:ya )?vienen? (?:para|pa) aca|ya viene|saben? donde (?:vivo|vivimos|estoy)"
+            r"|(?:me|nos) (?:estan buscando|buscan))\b"
+        ),
+    ),
+    (
+        NOT_SAFE,
+        re.compile(
+            r"\b(?:not safe|unsafe|in danger|help me|scared for my life|no estoy a salvo"
+            r"|en peligro|corro peligro|auxilio|socorro|ayudenme|ayudame)\b"
+        ),
+    ),
+)
+
+
+def signals(text: str) -> tuple[str, ...]:
+    """The danger a message signals, as labels in a fixed order; () when it signals none."""
+    normal = normalize(text).replace("'", "").replace("’", "")
+    found = [label for label, pattern in _SIGNALS if pattern.search(normal)]
+    if not found and danger_words(text):
+        found.append(DANGER_WORDS)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """The triage of one intake, with the reasons a caseworker can be shown."""
@@ -57,6 +122,11 @@ class Assessment:
     queue: str
     needs: tuple[str, ...]
     reasons: tuple[str, ...]
+
+    @property
+    def reasons_urgent(self) -> tuple[str, ...]:
+        """The reasons that made it urgent (kept on the case as its triage labels)."""
+        return self.reasons if self.priority is Priority.URGENT else ()
 
 
 def danger_words(text: str) -> tuple[str, ...]:
@@ -67,14 +137,12 @@ def danger_words(text: str) -> tuple[str, ...]:
 def _urgent_reasons(answers: Mapping[str, str]) -> list[str]:
     reasons = []
     if answers.get(SAFE_NOW) == NO:
-        reasons.append("not safe now")
+        reasons.append(NOT_SAFE_NOW)
     if answers.get(HOW_SOON) == TODAY:
-        reasons.append("needs help today")
+        reasons.append(NEEDS_TODAY)
     for key in SCANNED_ANSWERS:
-        found = danger_words(answers.get(key, ""))
-        if found:
-            reasons.append(f"danger words in {key}: {', '.join(dict.fromkeys(found))}")
-    return reasons
+        reasons.extend(signals(answers.get(key, "")))
+    return list(dict.fromkeys(reasons))
 
 
 def priority_for(answers: Mapping[str, str]) -> Priority:

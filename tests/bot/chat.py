@@ -17,6 +17,7 @@ from bot.intake.model import (
     Inbound,
     Language,
     Press,
+    Priority,
     Turn,
 )
 
@@ -35,6 +36,10 @@ class Chat:
     # The witness's clock; None sends every text without a time (no bursts).
     now: datetime | None = None
     burst_seconds: float = 5.0
+    case_due_at: datetime | None = None
+    due_by_priority: dict[Priority, datetime] = field(default_factory=dict)
+    crisis_line: str | None = None
+    in_conversation: bool = False
 
     def send(self, text: str = "", *, media: bool = False, button: Button | None = None) -> Turn:
         turn = advance(
@@ -46,6 +51,10 @@ class Chat:
                 channel=self.channel,
                 now=self.now,
                 burst_seconds=self.burst_seconds,
+                case_due_at=self.case_due_at,
+                due_by_priority=self.due_by_priority,
+                crisis_line=self.crisis_line,
+                in_conversation=self.in_conversation,
             ),
         )
         self.state = turn.state
@@ -115,9 +124,13 @@ def intake(
     safe_times: str = "SKIP",
     story: str = "SKIP",
     code_word: str = "SKIP",
+    duress_word: str = "SKIP",
     confirm: str | None = "1",
 ) -> list[str]:
-    """The messages of one whole intake; `where` and `household` only for a move."""
+    """The messages of one whole intake; `where` and `household` only for a move.
+
+    `safe` is "1": the "not safe now" fast path has its own tests.
+    """
     parts: list[Any] = [first, language, safe, role, needs, where, household, soon, contact]
-    parts += [safe_times, story, code_word, confirm]
+    parts += [safe_times, story, code_word, duress_word, confirm]
     return [part for part in parts if part is not None]

@@ -127,7 +127,7 @@ def test_an_unclear_language_answer_is_asked_again(chat: Chat) -> None:
 
 def test_english_intake_opens_a_case_with_readable_answers(chat: Chat) -> None:
     messages = intake(
-        safe="2",
+        safe="1",
         role="2",
         needs="1 3",
         where="2",
@@ -144,11 +144,11 @@ def test_english_intake_opens_a_case_with_readable_answers(chat: Chat) -> None:
     assert case == CaseOpened(
         reference=REFERENCE,
         queue="relocation",
-        priority=Priority.URGENT,
+        priority=Priority.HIGH,
         language=Language.EN,
         needs=("move_now", "locks"),
         answers={
-            "safe_now": "no",
+            "safe_now": "yes",
             "role": "victim",
             "needs": "move_now, locks",
             "move_where": "out_of_state",
@@ -163,7 +163,7 @@ def test_english_intake_opens_a_case_with_readable_answers(chat: Chat) -> None:
     assert REFERENCE in done.replies[0].text
     assert "DELETE" in text_of(done)
     assert essentials(chat.state) == ConversationState(
-        step="done", language=Language.EN, reference=REFERENCE
+        step="done", language=Language.EN, reference=REFERENCE, duress_word=None
     )
 
 
@@ -223,12 +223,12 @@ def test_every_step_in_spanish_speaks_spanish(chat: Chat) -> None:
 # Branches and routing
 
 
-def test_not_safe_now_gives_911_guidance_before_the_next_question(chat: Chat) -> None:
+def test_not_safe_now_gives_911_guidance_then_the_fast_path(chat: Chat) -> None:
     chat.walk("hi", "1")
     turn = chat.send("2")
 
     assert turn.replies[0].text.startswith(DANGER_EN)
-    assert turn.replies[-1].text.startswith("How would you describe yourself?")
+    assert turn.replies[-1].text.startswith("Can we text you here?")
 
 
 def test_not_safe_now_in_spanish_gives_spanish_guidance(chat: Chat) -> None:
@@ -445,8 +445,8 @@ def test_an_unclear_safe_now_counts_as_not_safe_and_is_asked_once_more(chat: Cha
     assert first.replies[-1].text.startswith(SAFE_NOW_EN)
     assert chat.state is not None and chat.state.answers["safe_now"] == "no"
     second = chat.send("idk")
-    assert chat.step == "role" and chat.state.answers["safe_now"] == "no"
-    assert second.replies[-1].text.startswith("How would you describe yourself?")
+    assert chat.step == "fast_contact" and chat.state.answers["safe_now"] == "no"
+    assert second.replies[-1].text.startswith("Can we text you here?")
 
 
 def test_a_plain_yes_after_the_safety_check_is_safe(chat: Chat) -> None:
@@ -504,7 +504,8 @@ def test_numbered_options_are_in_the_text_and_attached_for_buttons(chat: Chat) -
 
 def test_every_message_after_intake_reaches_the_case(chat: Chat) -> None:
     chat.walk(*intake())
-    turn = chat.send("they came back tonight")
+    chat.case_status = CaseStatus.CLAIMED
+    turn = chat.send("thank you, I will wait for your call")
 
     assert turn.events == (WitnessWrote(reference=REFERENCE),)
     assert text_of(turn) == "Got it. Your caseworker will see this."
@@ -513,7 +514,7 @@ def test_every_message_after_intake_reaches_the_case(chat: Chat) -> None:
 
 def test_the_acknowledgement_is_in_spanish_for_a_spanish_case(chat: Chat) -> None:
     chat.walk(*intake(first="hola", language=None))
-    turn = chat.send("volvieron")
+    turn = chat.send("ok gracias")
 
     assert turn.events == (WitnessWrote(reference=REFERENCE),)
     assert text_of(turn).startswith("Recibido.")

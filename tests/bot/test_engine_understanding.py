@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.intake.model import CaseOpened, Channel, Language, Press
+from bot.intake.model import CaseAmended, Channel, Language, Press
 from tests.bot.chat import Chat, intake, text_of
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -94,7 +94,7 @@ def test_a_need_with_its_negation_is_left_out(chat: Chat) -> None:
 
 
 def test_texts_right_behind_a_free_text_answer_join_it(timed: Chat) -> None:
-    timed.walk(*intake(confirm=None)[:-2])
+    timed.walk(*intake(confirm=None)[:-3])
     assert timed.step == "story"
     timed.wait(60)
     timed.send("I didnt.")
@@ -290,24 +290,29 @@ def test_a_whole_free_text_intake_with_what_people_write(chat: Chat) -> None:
     chat.walk(
         "hi",
         "english",
-        "i dont feel safe",
-        "i think so",  # still unclear: stays not safe
+        "i dont feel safe",  # the fast path
+        "please don't call, just text",
+        "downtown near the bus station",
+        "yes",  # a few more questions
         "witnes",
         "locks and moving",
         "same state",
         "me and my 2 kids",
         "asap",
-        "please don't call me, just text",
         "after 6pm",
         "they shot at my house",
         "bluebird",
+        "SKIP",
         "👍",
     )
-    case = chat.case()
+    opened = chat.case()
+    (amended,) = chat.events(CaseAmended)
 
-    assert isinstance(case, CaseOpened)
-    assert case.answers["safe_now"] == "no" and case.priority.value == "urgent"
-    assert case.answers["role"] == "witness"
-    assert set(case.needs) == {"move_now", "locks"} and case.queue == "relocation"
-    assert case.answers["household"] == "3"
-    assert case.answers["contact"] == "text_here"
+    assert opened.priority.value == "urgent" and opened.answers["contact"] == "text_here"
+    assert opened.answers["location"] == "downtown near the bus station"
+    assert amended.reference == opened.reference and amended.priority.value == "urgent"
+    assert amended.answers["safe_now"] == "no" and amended.answers["role"] == "witness"
+    assert set(amended.needs) == {"move_now", "locks"} and amended.queue == "relocation"
+    assert amended.answers["household"] == "3"
+    assert amended.answers["contact"] == "text_here"
+    assert {"not safe now", "needs help today", "threat"} <= set(amended.triage)

@@ -34,7 +34,9 @@ from tests.bot.chat import REFERENCE, Chat, intake
 FIRST_STEPS = {LANGUAGE, SAFE_NOW}
 ASKING_STEPS = [step for step in STEPS if step.kind is not Kind.FINAL]
 CHOICE_STEPS = [step for step in STEPS if step.choices]
-PLACEHOLDERS = {"reference", "numbers", "answer"}
+PLACEHOLDERS = {"reference", "numbers", "answer", "wait", "crisis_line", "n"}
+# The longest "when to expect an answer" the service writes into a message.
+LONGEST_WAIT = {language: messages.WAIT_MINUTES[language].format(n=90) for language in Language}
 
 
 def _texts_in(module: ModuleType) -> Iterator[tuple[str, Text]]:
@@ -130,7 +132,14 @@ def _fixed_messages(language: Language) -> Iterator[tuple[str, str]]:
     # it builds, except these two, which are sent alone.
     for where, text in _texts_in(messages):
         if where.endswith("]"):
-            yield where, text.in_language(language).format(reference=REFERENCE)
+            yield (
+                where,
+                text.in_language(language).format(
+                    reference=REFERENCE,
+                    wait=LONGEST_WAIT[language],
+                    crisis_line="+1 800 555 0199",
+                ),
+            )
     yield "messages.PICK_ONE_FIRST", messages.PICK_ONE_FIRST.in_language(language)
     yield "script.DANGER_GUIDANCE", script.DANGER_GUIDANCE.in_language(language)
 
@@ -284,7 +293,9 @@ def test_every_step_but_the_last_asks_something_with_a_hint() -> None:
 
 def test_every_answer_in_the_summary_has_a_label() -> None:
     for step in STEPS:
-        assert (step.summary_label is not None) == step.kept_in_answers, step.name
+        # A step filling another's answer (the fast path's contact) shows under that one.
+        own = step.kept_in_answers and step.answer_key is None
+        assert (step.summary_label is not None) == own, step.name
 
 
 def test_the_diagram_draws_every_step() -> None:
@@ -359,6 +370,7 @@ def test_confirm_sends_or_starts_over() -> None:
 def test_answer_keys_are_what_caseworkers_read() -> None:
     assert script.ANSWER_KEYS == (
         "safe_now",
+        "location",
         "role",
         "needs",
         "move_where",
@@ -368,6 +380,7 @@ def test_answer_keys_are_what_caseworkers_read() -> None:
         "safe_times",
         "story",
         "code_word",
+        "duress_word",
     )
 
 

@@ -77,7 +77,8 @@ def test_assessment_gives_reasons() -> None:
     found = assess({"safe_now": "no", "how_soon": "today", "story": "a gun", "needs": "talk"})
 
     assert found.priority is Priority.URGENT
-    assert found.reasons == ("not safe now", "needs help today", "danger words in story: gun")
+    # Short labels only: the witness's own words are never quoted in a reason.
+    assert found.reasons == ("not safe now", "needs help today", "weapon")
     assert (found.queue, found.needs) == ("support", ("talk",))
 
 

@@ -21,12 +21,17 @@ The case is a `relocation` case held by `holder`; claims are made in `relocation
   POST /api/v1/cases/{ref}/release      401       401     401     401   404    200        200
   POST /api/v1/cases/{ref}/close        401       401     401     401   404    200        200
   POST /api/v1/cases/{ref}/transfer     401       401     401     401   404    200        200
+  POST /api/v1/cases/{ref}/phone        401       401     401     401   404    200        409
+  POST /api/v1/cases/{ref}/priority     401       401     401     401   404    200        200
   GET  /api/v1/audit                    401       401     401     401   403    403        200
 
 Every 401 carries `WWW-Authenticate: Bearer`. A caseworker who does not hold a case gets
 the very answer a case that does not exist gets (404, never 403): the API never says
 whether a reference exists. 403 is only for claiming in a queue the caller does not work
-and for non-supervisors reading the audit trail. A refused call changes nothing.
+and for non-supervisors reading the audit trail. The witness's number is for the holder
+alone: a supervisor overseeing the case gets 409. A refused call changes nothing.
+
+The case's witness asked to be called, so the holder may ask for the number.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from tests.handlers.api_helpers import (
     seed_cases,
     sign_in_token,
 )
+from tests.handlers.casework_helpers import change_answers
 from tests.handlers.sms_helpers import sms_service
 from tests.live import LiveService
 
@@ -68,6 +74,8 @@ ROUTES: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "release": ("POST", "/api/v1/cases/{ref}/release", None),
     "close": ("POST", "/api/v1/cases/{ref}/close", {"outcome": "referred to a partner"}),
     "transfer": ("POST", "/api/v1/cases/{ref}/transfer", {"queue": "general"}),
+    "phone": ("POST", "/api/v1/cases/{ref}/phone", {"reason": "to arrange the move by phone"}),
+    "priority": ("POST", "/api/v1/cases/{ref}/priority", {"priority": "normal"}),
     "audit": ("GET", "/api/v1/audit", None),
 }
 
@@ -84,6 +92,8 @@ EXPECTED: dict[str, dict[str, int]] = {
         "release": (401, 401, 401, 401, 404, 200, 200),
         "close": (401, 401, 401, 401, 404, 200, 200),
         "transfer": (401, 401, 401, 401, 404, 200, 200),
+        "phone": (401, 401, 401, 401, 404, 200, 409),
+        "priority": (401, 401, 401, 401, 404, 200, 200),
         "audit": (401, 401, 401, 401, 403, 403, 200),
     }.items()
 }
@@ -112,6 +122,8 @@ class World:
         )
         assert response.status_code == 200, response.text
         reference: str = response.json()["ref"]
+        services = self.live.services
+        await change_answers(services.db, services.vault, reference, contact="call")
         return reference
 
     async def headers_for(self, caller: str, *, fresh: bool) -> dict[str, str]:
@@ -217,12 +229,15 @@ async def test_route_answers_caller_as_documented(world: World, route: str, call
                 before.assigned_to,
                 before.queue,
             )
+        elif route == "phone":
+            assert set(response.json()) == {"phone"}
         elif method == "POST" and route != "reply":
             assert response.json()["ref"] == reference
             assert (after.status, after.queue) == {
                 "release": ("waiting", "relocation"),
                 "close": ("closed", "relocation"),
                 "transfer": ("waiting", "general"),
+                "priority": ("claimed", "relocation"),
             }[route]
 
 
@@ -280,6 +295,8 @@ OPENAPI_PATHS = {
     "/api/v1/cases/{ref}/release": {"post": (None, "200", "CaseSummaryOut")},
     "/api/v1/cases/{ref}/close": {"post": ("CloseIn", "200", "CaseSummaryOut")},
     "/api/v1/cases/{ref}/transfer": {"post": ("TransferIn", "200", "CaseSummaryOut")},
+    "/api/v1/cases/{ref}/phone": {"post": ("PhoneIn", "200", "PhoneOut")},
+    "/api/v1/cases/{ref}/priority": {"post": ("PriorityIn", "200", "CaseSummaryOut")},
     "/api/v1/audit": {"get": (None, "200", "AuditOut")},
 }
 
@@ -307,6 +324,9 @@ async def test_openapi_documents_every_route_with_its_schemas(world: World) -> N
         "ReplyOut",
         "CloseIn",
         "TransferIn",
+        "PhoneIn",
+        "PhoneOut",
+        "PriorityIn",
         "AuditOut",
         "ErrorOut",
     }:
@@ -342,13 +362,26 @@ async def test_openapi_documents_every_route_with_its_schemas(world: World) -> N
                 assert _schema_names(error) == {"ErrorOut"}, (route, status)
     login = spec["paths"]["/api/v1/login"]["post"]["responses"]
     assert {"401", "429"} <= set(login)
-    for change in ("messages", "release", "close", "transfer"):
+    for change in ("messages", "release", "close", "transfer", "phone", "priority"):
         responses = spec["paths"][f"/api/v1/cases/{{ref}}/{change}"]["post"]["responses"]
         assert {"404", "409"} <= set(responses), change
     transfer = spec["paths"]["/api/v1/cases/{ref}/transfer"]["post"]["responses"]
     assert _schema_names(transfer["422"]["content"]["application/json"]["schema"]) == {
         "HTTPValidationError"
     }
+    for change in ("phone", "priority"):
+        responses = spec["paths"][f"/api/v1/cases/{{ref}}/{change}"]["post"]["responses"]
+        assert _schema_names(responses["422"]["content"]["application/json"]["schema"]) == {
+            "HTTPValidationError"
+        }
+    assert schemas["PriorityIn"]["properties"]["priority"]["enum"] == ["urgent", "high", "normal"]
+    assert schemas["PhoneIn"]["properties"]["reason"]["maxLength"] == 500
+    assert "phone" not in schemas["CaseOut"]["properties"]
+    for name in ("triage", "may_call", "due_at", "escalated"):
+        assert name in schemas["CaseOut"]["properties"], name
+    for name in ("due_at", "escalated"):
+        assert name in schemas["CaseSummaryOut"]["properties"], name
+    assert "confirm_duress" in schemas["ReplyIn"]["properties"]
     assert schemas["TransferIn"]["properties"]["queue"]["enum"] == [
         "relocation",
         "home-security",
@@ -392,6 +425,35 @@ BAD_INPUT = {
         "POST",
         "/api/v1/cases/{ref}/close",
         b'{"outcome": "\\udfff"}',
+        422,
+        None,
+    ),
+    "blank-reason": ("POST", "/api/v1/cases/{ref}/phone", b'{"reason": "  "}', 422, None),
+    "huge-reason": (
+        "POST",
+        "/api/v1/cases/{ref}/phone",
+        b'{"reason": "' + b"x" * 501 + b'"}',
+        422,
+        None,
+    ),
+    "surrogate-in-reason": (
+        "POST",
+        "/api/v1/cases/{ref}/phone",
+        b'{"reason": "\\ud800"}',
+        422,
+        None,
+    ),
+    "unknown-priority": (
+        "POST",
+        "/api/v1/cases/{ref}/priority",
+        b'{"priority": "lowest"}',
+        422,
+        None,
+    ),
+    "string-confirm-duress": (
+        "POST",
+        "/api/v1/cases/{ref}/messages",
+        b'{"text": "hi", "confirm_duress": "perhaps"}',
         422,
         None,
     ),

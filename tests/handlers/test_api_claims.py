@@ -354,6 +354,8 @@ async def test_a_closed_case_can_be_read_but_not_changed(tmp_path: Path, databas
                 ("release", None),
                 ("close", {"outcome": "again"}),
                 ("transfer", {"queue": "general"}),
+                ("priority", {"priority": "urgent"}),
+                ("phone", {"reason": "to arrange the move"}),
             ):
                 later = await caller.post(f"/api/v1/cases/{ref}/{path}", body)
                 assert later.status_code == 409, (path, later.text)
@@ -374,7 +376,8 @@ async def test_a_closed_case_can_be_read_but_not_changed(tmp_path: Path, databas
                 .where(Message.case_id == row.id, Message.direction == "out")
                 .where(Message.reply_to_id.is_(None))
             )
-        assert sent == 0  # no caseworker message was ever queued for the closed case
+        # Only the notice of the claim: no caseworker message was queued for the closed case.
+        assert sent == 1
 
 
 async def _push_touched_back(db: Database, ref: str, *, minutes: float) -> None:
@@ -511,28 +514,23 @@ async def test_the_number_is_shown_only_to_the_holder_of_a_call_me_case(
         call_ref = (await ana.post(CLAIM)).json()["ref"]  # the older case comes first
         text_ref = (await ana.post(CLAIM)).json()["ref"]
         assert (await case_row(db, call_ref)).created_at < (await case_row(db, text_ref)).created_at
-        revealed_on_claim = await audit_rows(db, action="case.number_revealed", reference=call_ref)
-
         held = (await ana.get(f"/api/v1/cases/{call_ref}")).json()
-        assert held["answers"]["contact"] == "call"
-        assert held["phone"] == WITNESS
-        assert (
-            await audit_rows(db, action="case.number_revealed", reference=call_ref)
-            == revealed_on_claim + 1
-        )
+        assert (held["answers"]["contact"], held["may_call"]) == ("call", True)
+        assert "phone" not in held
+        assert await audit_rows(db, action="case.number_revealed", reference=call_ref) == 0
 
-        overseen = await boss.get(f"/api/v1/cases/{call_ref}")
-        assert overseen.status_code == 200
-        assert overseen.json()["phone"] is None
+        asked = await ana.post(f"/api/v1/cases/{call_ref}/phone", {"reason": "to plan the move"})
+        assert (asked.status_code, asked.json()) == (200, {"phone": WITNESS})
+        assert await audit_rows(db, action="case.number_revealed", reference=call_ref) == 1
+
+        overseen = await boss.post(f"/api/v1/cases/{call_ref}/phone", {"reason": "checking"})
+        assert overseen.status_code == 409
         assert WITNESS not in overseen.text
-        assert (
-            await audit_rows(db, action="case.number_revealed", reference=call_ref)
-            == revealed_on_claim + 1
-        )
+        assert await audit_rows(db, action="case.number_revealed", reference=call_ref) == 1
         trail = (await boss.get("/api/v1/audit", action="case.number_revealed")).json()
         assert {(row["actor"], row["ref"]) for row in trail} == {("ana", call_ref)}
 
-        texted = await ana.get(f"/api/v1/cases/{text_ref}")
-        assert texted.json()["phone"] is None
+        texted = await ana.post(f"/api/v1/cases/{text_ref}/phone", {"reason": "to plan the move"})
+        assert texted.status_code == 409
         assert texter.number not in texted.text
         assert await audit_rows(db, action="case.number_revealed", reference=text_ref) == 0

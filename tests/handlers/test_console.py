@@ -119,9 +119,13 @@ async def test_a_caseworker_works_a_case_in_the_browser(tmp_path: Path, browser:
         await page.get_by_label("Reply to the witness").fill("Hello, this is Ana. Are you safe?")
         await page.get_by_role("button", name="Send reply").click()
         await expect(page.get_by_text("Your reply is on its way")).to_be_visible()
-        await eventually(lambda: twilio.sent_to(phone.number) or twilio.sent)
-        assert [s.body for s in twilio.sent] == ["Hello, this is Ana. Are you safe?"]
-        witness_number = twilio.sent[0].to
+        await eventually(lambda: len(twilio.sent) >= 2)
+        # The claim told the witness someone has their request; then Ana's words went out.
+        assert [s.body for s in twilio.sent] == [
+            "A caseworker has your request and will write soon.",
+            "Hello, this is Ana. Are you safe?",
+        ]
+        witness_number = twilio.sent[1].to
 
         # The witness answers by SMS; the message shows up on the open page.
         answering = Phone(live=live, twilio=twilio, client=phone.client, number=witness_number)

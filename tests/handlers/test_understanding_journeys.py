@@ -32,8 +32,9 @@ from tests.intake_scripts import REFERENCE
 from tests.live import LiveService, running_service
 
 BURST = "<burst>"  # the next text follows the previous one within seconds
-SKIP = ("SKIP", "SKIP", "SKIP")
-OMITIR = ("OMITIR", "OMITIR", "OMITIR")
+# Safe times, what happened, the code word and the danger word, all skipped.
+SKIP = ("SKIP", "SKIP", "SKIP", "SKIP")
+OMITIR = ("OMITIR", "OMITIR", "OMITIR", "OMITIR")
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,9 @@ JOURNEYS = (
     ),
     Journey(
         "i dont feel safe",
-        ("hi", "1", "i dont feel safe", "1", "3", "3", "1", *SKIP, "1"),
-        {"priority": "urgent"},
-        {"safe_now": "no"},
+        ("hi", "1", "i dont feel safe", "1", "SKIP", "2"),  # the fast path, then "not now"
+        {"priority": "urgent", "may_call": False},
+        {"safe_now": "no", "contact": "text_here"},
     ),
     Journey(
         "locks and moving",
@@ -138,7 +139,7 @@ JOURNEYS = (
         (
             "hi", "1", "1", "1", "3", "3", "1", "SKIP",
             "I didnt.", BURST, "I just want my kids safe",
-            "bluebird", "1",
+            "bluebird", "SKIP", "1",
         ),  # fmt: skip
         {},
         {"story": "I didnt.\nI just want my kids safe", "code_word": "bluebird"},
@@ -181,6 +182,7 @@ class Route:
 
 
 async def walk(say: Say, clock: ManualClock, texts: tuple[str, ...]) -> list[str]:
+    """Every reply the journey got."""
     replies: list[str] = []
     burst = False
     for text in texts:
@@ -190,7 +192,7 @@ async def walk(say: Say, clock: ManualClock, texts: tuple[str, ...]) -> list[str
         if not burst:
             clock.advance(60)
         burst = False
-        replies = await say(text)
+        replies += await say(text)
     return replies
 
 

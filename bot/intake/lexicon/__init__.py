@@ -33,6 +33,7 @@ class Keyword(StrEnum):
     SKIP = "skip"
     ENGLISH = "english"
     SPANISH = "spanish"
+    EXIT = "exit"
 
 
 _APOSTROPHES = re.compile(r"['’ʼ`´]")

@@ -21,6 +21,7 @@ ENGLISH = Lexicon(
         "skip": Keyword.SKIP,
         "english": Keyword.ENGLISH,
         "spanish": Keyword.SPANISH,
+        "exit": Keyword.EXIT,
     },
     yes=words(
         "yes|y|yeah|yea|yep|yup|yes please|sure|ok|okay|k|kk|correct|right|"
@@ -200,6 +201,18 @@ ENGLISH = Lexicon(
                 "next week|in a month|few weeks|couple weeks|not yet|after|someday|"
                 "not soon|sometime|next year|in a while|when you can",
             ),
+        ),
+        "fast_contact": option_table(
+            ("text_here", "text|text me|text me here|here|yes text|texting is fine|message me"),
+            (
+                "only_when_i_text_first",
+                "wait|wait for me|i will text|ill text|ill write|dont text|do not text|"
+                "not here|dont write|wait until i write|he checks my phone",
+            ),
+        ),
+        "more": option_table(
+            ("now", "now|answer now|go ahead|sure|ok|okay|yes"),
+            ("later", "later|not now|no|not yet|cant|cant now|another time"),
         ),
         "contact": option_table(
             (

@@ -17,6 +17,7 @@ SPANISH = Lexicon(
         **dict.fromkeys(("omitir", "saltar"), Keyword.SKIP),
         "ingles": Keyword.ENGLISH,
         **dict.fromkeys(("espanol", "castellano"), Keyword.SPANISH),
+        "salir": Keyword.EXIT,
     },
     yes=words(
         "si|sí|sip|sii|siii|simon|claro|claro que si|por supuesto|asi es|eso|exacto|"
@@ -200,6 +201,18 @@ SPANISH = Lexicon(
                 "no hay apuro|sin prisa|sin apuro|no es urgente|cuando se pueda|"
                 "cuando puedan|no corre prisa|algun dia",
             ),
+        ),
+        "fast_contact": option_table(
+            ("text_here", "si escribanme|escribanme|aqui|por aqui|mensajes|mensaje|texto"),
+            (
+                "only_when_i_text_first",
+                "esperen|esperen a que yo escriba|yo les escribo|no me escriban|no escriban|"
+                "revisa mi telefono",
+            ),
+        ),
+        "more": option_table(
+            ("now", "ahora|contestar ahora|si|claro|dale|va|sale"),
+            ("later", "ahora no|despues|luego|mas tarde|no puedo|no"),
         ),
         "contact": option_table(
             (

@@ -1,0 +1,201 @@
+"""Response targets and staff alerts: when a case is due, and who is told when it is missed.
+
+Every open case has `due_at`, from its priority and the office hours (bot/targets.py). A
+case past it while it waits unclaimed, or while its holder has not written to the
+witness since claiming it, is escalated: marked once, audited, and on-call staff are
+alerted through the outbox. Alerts repeat no more often than the repeat interval, and
+stop once someone acts (the holder replies, or the case closes). Outside office hours
+only urgent cases alert anyone.
+
+An alert carries no witness data: the case reference, queue, priority, minutes waiting
+and a short reason label, nothing the witness wrote or is.
+
+Escalation is claimed with one UPDATE ... WHERE per step, so two processes sharing a
+PostgreSQL database never escalate or alert the same case twice in one interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, Update, and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.intake.model import Priority
+from bot.intake.script import PROGRAM_NAME
+from storage import audit, caseworkers, outbox, queues
+from storage.crypto import Vault
+from storage.models import AuditEvent, Case
+
+if TYPE_CHECKING:
+    from bot.targets import ResponseTargets
+
+log = logging.getLogger(__name__)
+
+ESCALATED = "case.escalated"
+# The audit action Casework writes in the transaction that owes a caseworker's reply
+# (bot/casework.py Action.REPLY); named here so this module need not import casework.
+REPLIED = "case.replied"
+OVERDUE = "overdue"
+UNANSWERED = "no reply since claimed"
+# A reason is a label chosen by our code ("danger", "duress", "overdue"), never words
+# from a witness: anything else is refused before it can reach a staff phone.
+REASON = re.compile(r"[a-z][a-z0-9 ,_-]{0,39}")
+# Waiting cases given a target per pass when they had none (opened before targets existed).
+BACKFILL_BATCH = 200
+
+
+class BadReason(ValueError):
+    """An alert reason is not a short lowercase label."""
+
+
+def set_due(case: Case, *, targets: ResponseTargets, now: datetime) -> None:
+    """Give a case its response target, counted from when it opened (or now, if not yet)."""
+    since = case.created_at or now
+    case.due_at = targets.due(Priority(case.priority), since=since)
+
+
+def alert_text(case: Case, *, reason: str, now: datetime) -> str:
+    """The alert as staff read it: no witness data, only what finds the case in the console."""
+    if not REASON.fullmatch(reason):
+        raise BadReason("an alert reason must be a short lowercase label")
+    opened = case.created_at or now
+    minutes = max(0, int((now - opened).total_seconds() // 60))
+    return (
+        f"{PROGRAM_NAME} alert: case {case.reference} ({case.queue}, {case.priority}) "
+        f"waiting {minutes} min: {reason}. Open the console."
+    )
+
+
+async def alert_staff(
+    session: AsyncSession, *, vault: Vault, case: Case, reason: str, now: datetime
+) -> int:
+    """Owe every on-call caseworker of the case's queue (and every on-call supervisor) an
+    alert, one per contact they opted in with; returns how many alerts were owed.
+
+    Sets `case.alerted_at`, which caps how often the escalation worker repeats alerts.
+    The caller commits, then rings the outbox doorbell.
+    """
+    text = alert_text(case, reason=reason, now=now)
+    owed = 0
+    for account in await caseworkers.on_call(session, queue=case.queue):
+        for contact in caseworkers.alert_contacts(account, vault=vault):
+            await outbox.enqueue_alert(
+                session,
+                vault=vault,
+                witness_id=case.witness_id,
+                case_id=case.id,
+                channel=contact.channel,
+                address=contact.address,
+                text=text,
+            )
+            owed += 1
+    case.alerted_at = now
+    if owed:
+        log.info("case %s: %d staff alerts owed (%s)", case.reference, owed, reason)
+    else:
+        log.warning("case %s needs someone, but no staff opted in to alerts", case.reference)
+    return owed
+
+
+@dataclass(frozen=True)
+class EscalationPass:
+    """What one pass did: targets given, cases escalated, cases alerted, alerts owed."""
+
+    targeted: int = 0
+    escalated: int = 0
+    alerted: int = 0
+    owed: int = 0
+
+
+def _replied_since_claimed() -> ColumnElement[bool]:
+    # A caseworker's reply is audited in the same transaction that owes it to the
+    # witness; the service's own messages (acknowledgements, the claim notice) are not.
+    return exists().where(
+        AuditEvent.case_id == Case.id,
+        AuditEvent.action == REPLIED,
+        AuditEvent.at >= Case.claimed_at,
+    )
+
+
+def needs_someone(now: datetime) -> ColumnElement[bool]:
+    """Past its target while unclaimed, or claimed with no reply to the witness since."""
+    return and_(
+        Case.due_at <= now,
+        Case.status != queues.CLOSED,
+        or_(Case.status == queues.WAITING, ~_replied_since_claimed()),
+    )
+
+
+async def escalate(
+    session: AsyncSession,
+    *,
+    vault: Vault,
+    targets: ResponseTargets,
+    now: datetime,
+    repeat: timedelta,
+) -> EscalationPass:
+    """One escalation pass, in the caller's transaction."""
+    targeted = await _give_targets(session, targets=targets, now=now)
+    escalated = await _claim(
+        session,
+        update(Case)
+        .where(Case.escalated_at.is_(None), needs_someone(now))
+        .values(escalated_at=now),
+    )
+    for case in escalated:
+        await audit.record(
+            session, actor_kind="system", action=ESCALATED, case_id=case.id, detail=case.priority
+        )
+        log.info("case %s escalated: past its response target", case.reference)
+    due_again = or_(Case.alerted_at.is_(None), Case.alerted_at <= now - repeat)
+    alerts = update(Case).where(due_again, needs_someone(now))
+    if not targets.is_open(now):
+        # Out of hours only urgent cases page anyone; the rest are alerted when the
+        # office opens, rather than every interval all night.
+        alerts = alerts.where(Case.priority == Priority.URGENT.value)
+    alerting = await _claim(session, alerts.values(alerted_at=now))
+    owed = 0
+    for case in alerting:
+        reason = OVERDUE if case.status == queues.WAITING else UNANSWERED
+        owed += await alert_staff(session, vault=vault, case=case, reason=reason, now=now)
+    return EscalationPass(
+        targeted=targeted, escalated=len(escalated), alerted=len(alerting), owed=owed
+    )
+
+
+async def _claim(session: AsyncSession, statement: Update) -> list[Case]:
+    """Run one claiming UPDATE and load the cases it changed.
+
+    The UPDATE's own WHERE is the claim: on PostgreSQL a second process blocks on the
+    row, then finds the condition no longer holds; on SQLite one writer runs at a time.
+    """
+    claimed = statement.returning(Case.id).execution_options(synchronize_session=False)
+    ids = list((await session.execute(claimed)).scalars())
+    if not ids:
+        return []
+    query = select(Case).where(Case.id.in_(ids)).order_by(Case.priority_rank, Case.created_at)
+    return list((await session.execute(query.execution_options(populate_existing=True))).scalars())
+
+
+async def _give_targets(session: AsyncSession, *, targets: ResponseTargets, now: datetime) -> int:
+    """Waiting cases with no target yet get one (cases opened before targets were kept).
+
+    Claimed ones are left alone: the claim-timeout worker locks claimed cases with SKIP
+    LOCKED, and would pass over one held here. A claimed case without a target gets one
+    when it is back in its queue.
+    """
+    query = (
+        select(Case)
+        .where(Case.due_at.is_(None), Case.status == queues.WAITING)
+        .limit(BACKFILL_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    found = list((await session.execute(query)).scalars())
+    for case in found:
+        set_due(case, targets=targets, now=now)
+    return len(found)
