@@ -74,7 +74,9 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
             conversation=timedelta(minutes=settings.conversation_minutes),
             on_danger=_danger_alert(vault),
         ),
-        casework=Casework(db=db, vault=vault, doorbell=doorbell),
+        casework=Casework(
+            db=db, vault=vault, doorbell=doorbell, targets=settings.targets, clock=clock
+        ),
         accounts=Accounts(db=db, vault=vault, session_hours=settings.session_hours),
         doorbell=doorbell,
         clock=clock,
