@@ -626,7 +626,8 @@ def _continues_burst(draft: _Draft, inbound: Inbound) -> bool:
     rewound = _rewound(state, last)
     if rewound is None:
         return False
-    joined = f"{last.text}\n{inbound.text}"
+    # Capped like any free-text answer, so a long run of texts cannot grow the state.
+    joined = f"{last.text}\n{inbound.text}"[:FREE_TEXT_LIMIT]
     trial = _Draft(state=rewound, language=draft.language, context=context)
     if last.step == START:
         trial.language = _reply_language(rewound, replace(inbound, text=joined))
