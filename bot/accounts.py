@@ -1,42 +1,74 @@
 """Caseworker sign-in: Argon2id passwords, random bearer tokens kept only as hashes, throttling.
 
-Failed sign-ins are counted per username and per client over a sliding window; past the
-limit, sign-in answers "too many attempts" until old failures age out, so an attacker
-cannot guess for long and the real caseworker is never locked out for good.
+Failed sign-ins are throttled where a stranger cannot reach the real caseworker:
+
+- per username *and* client address: three tries, then a wait that doubles with every
+  further failure (2 s, 4 s, 8 s, ... up to 15 minutes); a right password clears it.
+  Someone guessing from another address slows only themselves.
+- per client address: 20 failures in 15 minutes, whatever the usernames, and that
+  address waits until the oldest of them ages out.
+- per username, from every address together: past the ceiling (100 in an hour by
+  default) supervisors are alerted, once an hour per account: on-call supervisors'
+  phones (bot/alerts.py, "many failed sign-ins"), a banner on their console pages naming
+  the account, an audit row `account.sign_in_ceiling` and a log warning, so a person
+  can act, by disabling the account or changing its password. The ceiling locks no one
+  out: locking out is what a stranger would want.
+
+Every session ends `session_hours` after sign-in, however much it is used; a console
+session also ends sooner when idle (see `keep_alive`). All of it runs on the injected clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import sessions
-from storage.caseworkers import USERNAME, by_username
+from storage import audit, sessions
+from storage.caseworkers import by_username, every_caseworker
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Caseworker, utcnow
 
 log = logging.getLogger(__name__)
 
-WINDOW = timedelta(minutes=15)
 # Session kinds: API bearer tokens live a fixed time; console cookies end when idle.
-API, CONSOLE = "api", "console"
-MAX_FAILURES_PER_USERNAME = 5
+API, CONSOLE = "api", sessions.CONSOLE
+# Per username and client: free tries, then a doubling wait, remembered for a day.
+FREE_TRIES = 3
+FIRST_WAIT = timedelta(seconds=2)
+LONGEST_WAIT = timedelta(minutes=15)
+PAIR_MEMORY = timedelta(hours=24)
+# Per client, whatever the usernames.
+WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_CLIENT = 20
+# Per username, from every client: supervisors are alerted past the ceiling.
+CEILING_WINDOW = timedelta(hours=1)
+CEILING_CROSSED = "account.sign_in_ceiling"
+# What supervisors' phones are told: a label, no account name (the console shows it).
+CEILING_ALERT = "many failed sign-ins"
 HASHER = PasswordHasher()
 # Verified when the username does not exist, so both cases take the same time.
 _DECOY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
 
 class Throttled(Exception):
-    """Too many failed sign-ins for this username or from this client; try again later."""
+    """Too many failed sign-ins for this username from this client, or from this client."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__("too many failed sign-ins")
+        # Whole seconds, rounded up, and never 0: "try again in 0 seconds" invites a loop.
+        self.retry_after = max(1, math.ceil(wait.total_seconds()))
 
 
 class BadCredentials(Exception):
@@ -75,18 +107,50 @@ class Session:
     actor: Actor
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """Throttle keys: keyed hashes, so the table holds neither usernames nor addresses."""
+
+    username: bytes
+    client: bytes
+    pair: bytes
+    alarm: bytes
+
+
 class Accounts:
-    def __init__(self, *, db: Database, vault: Vault, session_hours: float) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        vault: Vault,
+        session_hours: float,
+        sign_in_ceiling: int = 100,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db = db
         self._vault = vault
-        self._lifetime = timedelta(hours=session_hours)
+        # The absolute lifetime of every session, console or API.
+        self.lifetime = timedelta(hours=session_hours)
+        self._ceiling = sign_in_ceiling
+        self._clock = clock
+        self._alert: Callable[[str], Awaitable[int]] | None = None
 
-    def _keys(self, username: str, client: str) -> tuple[bytes, bytes]:
-        """Throttle keys: keyed hashes, so the table holds neither usernames nor addresses."""
-        return (
-            self._vault.pseudonym(username.strip().lower(), purpose="throttle-username"),
-            self._vault.pseudonym(client, purpose="throttle-client"),
+    def alert_supervisors_by(self, alert: Callable[[str], Awaitable[int]]) -> None:
+        """How supervisors' phones are alerted past the ceiling (the app gives it once the
+        channels are built; without it, the console banner and the audit row remain)."""
+        self._alert = alert
+
+    def _keys(self, username: str, client: str) -> _Keys:
+        pair = json.dumps([username, client])
+        return _Keys(
+            username=self._vault.pseudonym(username, purpose="throttle-username"),
+            client=self._vault.pseudonym(client, purpose="throttle-client"),
+            pair=self._vault.pseudonym(pair, purpose="throttle-username-client"),
+            alarm=self._alarm_key(username),
         )
+
+    def _alarm_key(self, username: str) -> bytes:
+        return self._vault.pseudonym(username, purpose="throttle-ceiling-alarm")
 
     async def sign_in(
         self,
@@ -97,55 +161,149 @@ class Accounts:
         lifetime: timedelta | None = None,
         kind: str = API,
     ) -> Session:
-        user_key, client_key = self._keys(username, client)
-        since = utcnow() - WINDOW
+        now = self._clock()
+        name = username.strip().lower()
+        keys = self._keys(name, client)
         # The attempt is counted as a failure before its password is checked, and taken
         # back if it was right or refused: each of many concurrent guesses then sees
         # those noted before it, so no more than the limit are ever checked.
         async with self._db.write() as session:
-            attempt = await sessions.note_failure(session, keys=[user_key, client_key])
+            attempt = await sessions.note_failure(
+                session, keys=[keys.username, keys.client, keys.pair], now=now
+            )
         async with self._db.read() as session:
-            by_user = await sessions.failures_since(session, key=user_key, since=since)
-            by_client = await sessions.failures_since(session, key=client_key, since=since)
-            name = username.strip().lower()
-            # No account can have a name of another form (nor may PostgreSQL see a NUL).
-            account = await by_username(session, username=name) if USERNAME.match(name) else None
-        if by_user > MAX_FAILURES_PER_USERNAME or by_client > MAX_FAILURES_PER_CLIENT:
+            by_pair = await sessions.failure_times(
+                session, key=keys.pair, since=now - PAIR_MEMORY, besides=attempt
+            )
+            by_client = await sessions.failure_times(
+                session, key=keys.client, since=now - WINDOW, besides=attempt
+            )
+            account = await by_username(session, username=name)
+        wait = max(_pair_wait(by_pair, now=now), _client_wait(by_client, now=now))
+        if wait > timedelta(0):
             async with self._db.write() as session:
                 await sessions.withdraw_failures(session, ids=attempt)
-            raise Throttled
+            raise Throttled(wait)
         stored = account.password_hash if account and not account.disabled_at else _DECOY_HASH
         if not await asyncio.to_thread(_verify, stored, password) or stored is _DECOY_HASH:
             async with self._db.write() as session:
-                await sessions.forget_failures(session, keys=[user_key, client_key], before=since)
+                await self._forget_old(session, keys, now=now)
+                crossed = account is not None and await self._check_ceiling(
+                    session, keys, account=account, now=now
+                )
             log.info("failed sign-in")
+            if crossed:
+                await self._alert_supervisors()
             raise BadCredentials
         assert account is not None  # noqa: S101 - the decoy branch above covers None
         token = secrets.token_urlsafe(32)
-        expires_at = utcnow() + (lifetime or self._lifetime)
+        expires_at = now + min(lifetime or self.lifetime, self.lifetime)
         async with self._db.write() as session:
             await sessions.withdraw_failures(session, ids=attempt)
+            # The right password from this address: its earlier slips are forgiven.
+            await sessions.forget_failures(session, key=keys.pair, before=None)
             await sessions.open_session(
-                session, caseworker_id=account.id, token=token, expires_at=expires_at, kind=kind
+                session,
+                caseworker_id=account.id,
+                token=token,
+                now=now,
+                expires_at=expires_at,
+                kind=kind,
             )
         log.info("caseworker %s signed in", account.username)
         return Session(token=token, expires_at=expires_at, actor=Actor.of(account))
 
+    async def _forget_old(self, session: AsyncSession, keys: _Keys, *, now: datetime) -> None:
+        """Failures no longer counted are dropped, so the table stays small."""
+        for key, kept in (
+            (keys.username, CEILING_WINDOW),
+            (keys.client, WINDOW),
+            (keys.pair, PAIR_MEMORY),
+            (keys.alarm, CEILING_WINDOW),
+        ):
+            await sessions.forget_failures(session, key=key, before=now - kept)
+
+    async def _check_ceiling(
+        self, session: AsyncSession, keys: _Keys, *, account: Caseworker, now: datetime
+    ) -> bool:
+        """Past the ceiling, once per window: the alarm noted, audited and logged; whether
+        it was raised now (and supervisors' phones are to be alerted)."""
+        since = now - CEILING_WINDOW
+        if await sessions.failures_since(session, key=keys.username, since=since) <= self._ceiling:
+            return False
+        if await sessions.failures_since(session, key=keys.alarm, since=since):
+            return False
+        # The alarm is noted in the throttle table under its own key, on the same clock.
+        await sessions.note_failure(session, keys=[keys.alarm], now=now)
+        await audit.record(
+            session, actor_kind="system", action=CEILING_CROSSED, detail=account.username
+        )
+        log.warning(
+            "caseworker %s: more than %d failed sign-ins within an hour",
+            account.username,
+            self._ceiling,
+        )
+        return True
+
+    async def _alert_supervisors(self) -> None:
+        if self._alert is None:
+            return
+        try:
+            await self._alert(CEILING_ALERT)
+        except Exception:
+            # The alarm is noted and shown in the console already; a channel's failure
+            # must not turn a refused sign-in into a server error.
+            log.exception("alerting supervisors of many failed sign-ins failed")
+
+    async def sign_in_alarms(self, actor: Actor) -> list[str]:
+        """Accounts past the sign-in ceiling within the last hour (for supervisors only)."""
+        if not actor.supervisor:
+            return []
+        async with self._db.read() as session:
+            names = {
+                self._alarm_key(account.username): account.username
+                for account in await every_caseworker(session)
+            }
+            raised = await sessions.busy_keys(
+                session, keys=list(names), since=self._clock() - CEILING_WINDOW, more_than=0
+            )
+        return sorted(names[key] for key in raised)
+
     async def actor_for(self, token: str, *, kind: str = API) -> Actor:
         async with self._db.read() as session:
-            account = await sessions.caseworker_for(session, token=token, kind=kind)
+            account = await sessions.caseworker_for(
+                session, token=token, kind=kind, now=self._clock(), max_age=self.lifetime
+            )
         if account is None:
             raise NotSignedIn
         return Actor.of(account)
 
     async def keep_alive(self, token: str, *, idle: timedelta) -> None:
-        """Push a sliding session's end to `idle` from now (console sessions end when idle)."""
+        """Push a console session's end to `idle` from now, never past its absolute lifetime."""
         async with self._db.write() as session:
-            await sessions.extend(session, token=token, until=utcnow() + idle)
+            await sessions.extend(
+                session, token=token, now=self._clock(), idle=idle, max_age=self.lifetime
+            )
 
     async def sign_out(self, token: str) -> None:
         async with self._db.write() as session:
-            await sessions.revoke(session, token=token)
+            await sessions.revoke(session, token=token, now=self._clock())
+
+
+def _pair_wait(earlier: list[datetime], *, now: datetime) -> timedelta:
+    """How long this username must wait at this address: doubling after the free tries."""
+    if len(earlier) < FREE_TRIES:
+        return timedelta(0)
+    # The exponent is capped so a long history cannot overflow a timedelta.
+    doubled = FIRST_WAIT * (1 << min(len(earlier) - FREE_TRIES, 20))
+    return earlier[-1] + min(doubled, LONGEST_WAIT) - now
+
+
+def _client_wait(earlier: list[datetime], *, now: datetime) -> timedelta:
+    """How long this address must wait: until enough of its failures leave the window."""
+    if len(earlier) < MAX_FAILURES_PER_CLIENT:
+        return timedelta(0)
+    return earlier[len(earlier) - MAX_FAILURES_PER_CLIENT] + WINDOW - now
 
 
 def _verify(stored: str, password: str) -> bool:

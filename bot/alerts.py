@@ -32,7 +32,10 @@ from storage.crypto import Vault
 from storage.models import AuditEvent, Case
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.targets import ResponseTargets
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ ESCALATED = "case.escalated"
 REPLIED = "case.replied"
 OVERDUE = "overdue"
 UNANSWERED = "no reply since claimed"
+# A witness writing faster than a person reads (bot/flood.py); said once per flood.
+FLOOD = "message flood"
 # A reason is a label chosen by our code ("danger", "duress", "overdue"), never words
 # from a witness: anything else is refused before it can reach a staff phone.
 REASON = re.compile(r"[a-z][a-z0-9 ,_-]{0,39}")
@@ -99,6 +104,44 @@ async def alert_staff(
         log.info("case %s: %d staff alerts owed (%s)", case.reference, owed, reason)
     else:
         log.warning("case %s needs someone, but no staff opted in to alerts", case.reference)
+    return owed
+
+
+def service_alert_text(reason: str) -> str:
+    """An alert about the service itself, not a case: a label, nothing of any witness."""
+    if not REASON.fullmatch(reason):
+        raise BadReason("an alert reason must be a short lowercase label")
+    return f"{PROGRAM_NAME} alert: {reason}. No case is named; check the service logs."
+
+
+async def alert_supervisors(
+    db: Database, *, vault: Vault, reason: str, on_owed: Callable[[], None]
+) -> int:
+    """Owe every on-call supervisor an alert about the service itself; returns how many.
+
+    It goes through the outbox like any alert, retried until delivered, naming no
+    witness and no case.
+    """
+    text = service_alert_text(reason)
+    owed = 0
+    async with db.write() as session:
+        supervisors = [a for a in await caseworkers.on_call(session, queue="") if a.is_supervisor]
+        for account in supervisors:
+            for contact in caseworkers.alert_contacts(account, vault=vault):
+                await outbox.enqueue_alert(
+                    session,
+                    vault=vault,
+                    witness_id=None,
+                    case_id=None,
+                    channel=contact.channel,
+                    address=contact.address,
+                    text=text,
+                )
+                owed += 1
+    if owed:
+        on_owed()
+    else:
+        log.warning("%s, but no supervisor opted in to alerts", reason)
     return owed
 
 

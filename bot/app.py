@@ -17,11 +17,13 @@ from bot.casework import Casework
 from bot.desk import IntakeDesk
 from bot.intake.model import Channel
 from bot.outbox import Doorbell, OutboxWorker, Sender
+from bot.roster import Roster
 from bot.settings import Settings
 from bot.workers import ClaimTimeoutWorker, EscalationWorker, RetentionWorker, Worker
 from handlers import api
 from handlers.console import Console, ConsoleSettings
 from handlers.web import create_app
+from storage import keychecks, rotation
 from storage.crypto import Vault
 from storage.db import Database
 from storage.keyring import KeySource
@@ -39,9 +41,22 @@ class Services:
     desk: IntakeDesk
     casework: Casework
     accounts: Accounts
+    roster: Roster
     doorbell: Doorbell = field(default_factory=Doorbell)
     # The time response targets and escalation read (tests pass their own).
     clock: Callable[[], datetime] = utcnow
+
+    async def start(self) -> None:
+        """Bring the database to the newest schema and check the master keys against it.
+
+        MasterKeyError when the keys are wrong or missing: nothing is sealed, nothing
+        written, and no key generated for a database that already holds sealed data.
+        """
+        await self.db.migrate()
+        await keychecks.open_keys(self.db, keys=self.keys, vault=self.vault)
+        resealed = await rotation.reseal_legacy_messages(self.db, vault=self.vault)
+        if resealed:
+            log.info("%d messages bound to their direction and case", resealed)
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -69,17 +84,33 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
             on_owed=doorbell.ring,
             clock=clock,
             burst_seconds=settings.burst_seconds,
+            flood_per_minute=settings.flood_per_minute,
             targets=settings.targets,
             crisis_line=settings.crisis_line,
             conversation=timedelta(minutes=settings.conversation_minutes),
             on_danger=_danger_alert(vault),
+            forget_channels=_forget_channels(settings),
         ),
         casework=Casework(
             db=db, vault=vault, doorbell=doorbell, targets=settings.targets, clock=clock
         ),
-        accounts=Accounts(db=db, vault=vault, session_hours=settings.session_hours),
+        accounts=Accounts(
+            db=db,
+            vault=vault,
+            session_hours=settings.session_hours,
+            sign_in_ceiling=settings.sign_in_ceiling,
+            clock=clock,
+        ),
+        roster=Roster(db=db, clock=clock),
         doorbell=doorbell,
         clock=clock,
+    )
+
+
+def _forget_channels(settings: Settings) -> frozenset[Channel]:
+    """Channels whose provider's copies of messages are deleted once they are stored."""
+    return (
+        frozenset({Channel.SMS}) if settings.sms_enabled and settings.twilio_delete else frozenset()
     )
 
 
@@ -156,8 +187,11 @@ def _sms(services: Services, parts: _Parts) -> None:
             desk=services.desk,
             db=services.db,
             vault=services.vault,
+            account_sid=settings.twilio_account_sid,
             auth_token=token,
             public_url=public_url,
+            forget=Channel.SMS in _forget_channels(settings),
+            clock=services.clock,
         )
         parts.routes.extend(webhooks.routes())
 
@@ -175,11 +209,23 @@ def _telegram(services: Services, parts: _Parts) -> None:
         api_base=settings.telegram_api_base,
         webhook_secret=secret.get_secret_value() if secret else None,
         use_webhook=bool(settings.public_url and secret),
+        on_set_aside=_supervisors_alert(services),
     )
     parts.senders[Channel.TELEGRAM] = channel.sender
     parts.routes.extend(channel.routes())
     parts.workers.extend(channel.workers())
     parts.closers.append(channel.close)
+
+
+def _supervisors_alert(services: Services) -> Callable[[str], Awaitable[int]]:
+    """Alert on-call supervisors about the service itself, through the outbox."""
+
+    async def alert(reason: str) -> int:
+        return await alerts.alert_supervisors(
+            services.db, vault=services.vault, reason=reason, on_owed=services.doorbell.ring
+        )
+
+    return alert
 
 
 def build_web_app(services: Services) -> FastAPI:
@@ -189,10 +235,16 @@ def build_web_app(services: Services) -> FastAPI:
     parts = _Parts()
     _sms(services, parts)
     _telegram(services, parts)
+    services.accounts.alert_supervisors_by(_supervisors_alert(services))
     outbox = OutboxWorker(
-        db=services.db, vault=services.vault, senders=parts.senders, doorbell=services.doorbell
+        db=services.db,
+        vault=services.vault,
+        senders=parts.senders,
+        doorbell=services.doorbell,
     )
-    retention = RetentionWorker(db=services.db, retention_days=services.settings.retention_days)
+    retention = RetentionWorker(
+        db=services.db, vault=services.vault, retention_days=services.settings.retention_days
+    )
     claims = ClaimTimeoutWorker(
         casework=services.casework, timeout_minutes=services.settings.claim_timeout_minutes
     )
@@ -206,16 +258,23 @@ def build_web_app(services: Services) -> FastAPI:
     )
 
     def caseworker_api(app: FastAPI) -> None:
-        api.install(app, casework=services.casework, accounts=services.accounts)
+        api.install(
+            app,
+            casework=services.casework,
+            accounts=services.accounts,
+            trusted_proxies=services.settings.trusted_networks,
+        )
 
     settings = services.settings
     console = Console(
         casework=services.casework,
         accounts=services.accounts,
+        roster=services.roster,
         vault=services.vault,
         settings=ConsoleSettings(
             idle=timedelta(minutes=settings.console_idle_minutes),
             secure_cookies=bool(settings.public_url and settings.public_url.startswith("https:")),
+            trusted_proxies=settings.trusted_networks,
         ),
     )
 
@@ -225,4 +284,5 @@ def build_web_app(services: Services) -> FastAPI:
         routes=[*parts.routes, *console.routes()],
         on_shutdown=parts.closers,
         extend=[caseworker_api],
+        api_docs=settings.api_docs,
     )

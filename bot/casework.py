@@ -37,6 +37,8 @@ from storage.models import AuditEvent, Case, Caseworker, Witness, utcnow
 
 log = logging.getLogger(__name__)
 
+ERASED_REFERENCE = "-"
+
 MAX_LIST = 500
 ACTION_NAME = re.compile(r"[a-z][a-z0-9_.]{0,47}")
 DURESS = "duress"
@@ -169,7 +171,9 @@ class AuditView:
 
 
 def _holds(actor: Actor, case: Case) -> bool:
-    return case.assigned_to == actor.id
+    """Whether the caller holds the case: closing it ends that (its number included);
+    supervisors see it still, and a witness writing again puts it back in its queue."""
+    return case.assigned_to == actor.id and case.status != queues.CLOSED
 
 
 def _is_case(reference: str) -> ColumnElement[bool]:
@@ -226,6 +230,12 @@ class Casework:
         """
         query = select(Case).where(_is_case(reference))
         case = (await session.execute(query.with_for_update())).scalar_one_or_none()
+        if case is None and action is not Action.READ:
+            # The witness was erased: the case row keeps no reference, but whoever still
+            # holds one is told the case is closed rather than that it never was.
+            normal = reference.strip().upper()
+            if await witnesses.was_erased(session, vault=self._vault, reference=normal):
+                raise CaseClosed(reference)
         if case is None or not (_holds(actor, case) or actor.supervisor):
             raise CaseNotFound(reference)
         if action is not Action.READ and case.status == queues.CLOSED:
@@ -274,7 +284,7 @@ class Casework:
             await self._act(
                 session,
                 actor=actor,
-                reference=case.reference,
+                reference=reference_of(case),
                 action=Action.CLAIM,
                 detail="witness told" if tell else None,
             )
@@ -333,7 +343,7 @@ class Casework:
             if not _holds(actor, case):
                 raise HolderOnly(reference)
             key = keys.get(case.id)
-            witness = await session.get(Witness, case.witness_id)
+            witness = await session.get(Witness, case.witness_id) if case.witness_id else None
             if key is None or witness is None or not _may_call(open_answers(case, key)):
                 raise NotCallable(reference)
             if witness.channel != "sms" or witness.opted_out or witness.erased_at is not None:
@@ -391,6 +401,9 @@ class Casework:
         """A supervisor hands a case straight to a caseworker who works its queue."""
         if not actor.supervisor:
             raise SupervisorsOnly
+        if not caseworkers.USERNAME.fullmatch(username):
+            # Checked before the audit row is written: the name goes in its detail.
+            raise NoSuchCaseworker(username[:64])
         async with self._db.write() as session:
             case = await self._act(
                 session, actor=actor, reference=reference, action=Action.ASSIGN, detail=username
@@ -467,7 +480,7 @@ class Casework:
                 since = await self._waiting_since(session, case, replied)
                 found.append(
                     Escalation(
-                        ref=case.reference,
+                        ref=reference_of(case),
                         queue=case.queue,
                         priority=case.priority,
                         minutes_waiting=max(0, int((now - since).total_seconds() // 60)),
@@ -549,6 +562,8 @@ class Casework:
             return f"{total}.{settled}"
 
     async def _key(self, session: AsyncSession, case: Case) -> DataKey | None:
+        if case.witness_id is None:
+            return None  # the witness erased their data: only aggregate facts are left
         return await self._witness_key(session, case.witness_id)
 
     async def _witness_key(self, session: AsyncSession, witness_id: uuid.UUID) -> DataKey | None:
@@ -562,7 +577,7 @@ class Casework:
         and not possibly under duress (someone else may be reading their phone)."""
         if DURESS in triage_labels(case):
             return False
-        witness = await session.get(Witness, case.witness_id)
+        witness = await session.get(Witness, case.witness_id) if case.witness_id else None
         if witness is None or witness.opted_out or witness.erased_at is not None:
             return False
         key = await self._key(session, case)
@@ -585,7 +600,7 @@ class Casework:
         return wrote or replied
 
     async def _summary(self, session: AsyncSession, case: Case) -> CaseView:
-        witness = await session.get(Witness, case.witness_id)
+        witness = await session.get(Witness, case.witness_id) if case.witness_id else None
         holder = await session.get(Caseworker, case.assigned_to) if case.assigned_to else None
         before = (
             await session.get(Caseworker, case.previous_holder) if case.previous_holder else None
@@ -595,7 +610,7 @@ class Casework:
             replied = await audit.last_at(session, case_id=case.id, action=Action.REPLY)
             escalated = _still_escalated(case, replied)
         return CaseView(
-            ref=case.reference,
+            ref=reference_of(case),
             alias=witness.alias if witness else "-",
             queue=case.queue,
             priority=case.priority,
@@ -668,3 +683,8 @@ def _back_to_queue(case: Case) -> None:
         None,
         None,
     )
+
+
+def reference_of(case: Case) -> str:
+    """A case's reference; an erased witness's case keeps none (ERASED_REFERENCE)."""
+    return case.reference or ERASED_REFERENCE

@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from pydantic import ValidationError
 
 from bot.app import Services, build_services, build_web_app
+from bot.roster import NoSuchAccount
 from bot.settings import Settings
 from handlers.terminal import run_chat
-from storage import caseworkers, rotation
+from storage import caseworkers, keychecks, rotation
 from storage.keyring import MasterKeyError
 from storage.retention import purge
 
@@ -57,6 +58,20 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument(
         "--clear", action="store_true", help="stop alerts (with a flag above: replace them)"
     )
+    worker_commands.add_parser("list", help="every account, its queues, languages and state")
+    disable = worker_commands.add_parser(
+        "disable", help="disable an account and end all its sessions and API tokens at once"
+    )
+    disable.add_argument("username")
+    enable = worker_commands.add_parser("enable", help="let a disabled account sign in again")
+    enable.add_argument("username")
+    reset = worker_commands.add_parser(
+        "reset-password", help="give an account a new password and end all its sessions"
+    )
+    reset.add_argument("username")
+    reset.add_argument(
+        "--password-stdin", action="store_true", help="read the new password from stdin"
+    )
 
     keys = commands.add_parser("keys", help="master keys")
     key_commands = keys.add_subparsers(dest="action", required=True)
@@ -71,6 +86,17 @@ def _parser() -> argparse.ArgumentParser:
     telegram_commands = telegram.add_subparsers(dest="action", required=True)
     telegram_commands.add_parser(
         "set-webhook", help="register INTAKE_PUBLIC_URL/webhooks/telegram with Telegram"
+    )
+
+    twilio = commands.add_parser("twilio", help="the SMS channel")
+    twilio_commands = twilio.add_subparsers(dest="action", required=True)
+    configure = twilio_commands.add_parser(
+        "configure",
+        help="point TWILIO_PHONE_NUMBER's SMS webhook (retried on 5xx and timeouts) and "
+        "status callback at INTAKE_PUBLIC_URL",
+    )
+    configure.add_argument(
+        "--fallback-url", help="where Twilio turns when the service cannot answer (https://...)"
     )
     return parser
 
@@ -117,27 +143,37 @@ async def _run(
     args: argparse.Namespace,
 ) -> int:
     try:
-        await services.db.migrate()
+        await services.start()
+    except MasterKeyError as exc:
+        print(f"master key problem: {exc}", file=sys.stderr)
+        await services.close()
+        return 2
+    try:
         return await handler(services, args)
     finally:
         await services.close()
 
 
 async def _serve(services: Services, args: argparse.Namespace) -> int:
-    import uvicorn
+    from handlers.web import ConnectionLimits, WebServer
 
     app = build_web_app(services)
-    config = uvicorn.Config(
+    settings = services.settings
+    server = WebServer(
         app,
+        limits=ConnectionLimits(
+            read_seconds=settings.request_timeout_seconds,
+            keep_alive_seconds=settings.keep_alive_seconds,
+            max_connections=settings.max_connections,
+        ),
         host=args.host,
         port=args.port,
-        # Access logs would carry client addresses and paths: ours log aliases instead.
-        access_log=False,
-        server_header=False,
-        log_config=None,
+        # Whose X-Forwarded-For to believe is INTAKE_TRUSTED_PROXIES' call, made in
+        # handlers/client_address.py; uvicorn would believe any local peer.
+        proxy_headers=False,
     )
     log.info("serving on http://%s:%d (database: %s)", args.host, args.port, services.db.dialect)
-    await uvicorn.Server(config).serve()
+    await server.serve()
     return 0
 
 
@@ -211,6 +247,62 @@ async def _caseworker_alerts(services: Services, args: argparse.Namespace) -> in
     return 0
 
 
+async def _caseworker_list(services: Services, _args: argparse.Namespace) -> int:
+    # Which alert channels, never the number or chat id: terminals are logged and shared.
+    for account in await services.roster.accounts():
+        print(
+            f"{account.username}\t{'supervisor' if account.supervisor else 'caseworker'}\t"
+            f"queues={','.join(account.queues) or '-'}\t"
+            f"languages={','.join(account.languages) or '-'}\t"
+            f"alerts={','.join(account.alerts) or 'off'}\t"
+            f"{'disabled' if account.disabled else 'enabled'}"
+        )
+    return 0
+
+
+async def _caseworker_disable(services: Services, args: argparse.Namespace) -> int:
+    try:
+        ended = await services.roster.disable(args.username)
+    except NoSuchAccount:
+        print(f"no caseworker {args.username}", file=sys.stderr)
+        return 1
+    print(f"caseworker {args.username} disabled; {ended} sessions ended")
+    return 0
+
+
+async def _caseworker_enable(services: Services, args: argparse.Namespace) -> int:
+    try:
+        await services.roster.enable(args.username)
+    except NoSuchAccount:
+        print(f"no caseworker {args.username}", file=sys.stderr)
+        return 1
+    print(f"caseworker {args.username} enabled")
+    return 0
+
+
+async def _caseworker_reset_password(services: Services, args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != password:
+            print("the passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    else:
+        print("no terminal to ask on: pass the password with --password-stdin", file=sys.stderr)
+        return 2
+    try:
+        ended = await services.roster.reset_password(args.username, password)
+    except NoSuchAccount:
+        print(f"no caseworker {args.username}", file=sys.stderr)
+        return 1
+    except caseworkers.InvalidAccount as exc:
+        print(f"cannot reset the password: {exc}", file=sys.stderr)
+        return 1
+    print(f"caseworker {args.username} has a new password; {ended} sessions ended")
+    return 0
+
+
 async def _keys_rotate(services: Services, _args: argparse.Namespace) -> int:
     try:
         if not services.keys.from_environment:
@@ -218,13 +310,15 @@ async def _keys_rotate(services: Services, _args: argparse.Namespace) -> int:
     except MasterKeyError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    await keychecks.open_keys(services.db, keys=services.keys, vault=services.vault)
     report = await rotation.rewrap_all(services.db, vault=services.vault)
     async with services.db.write() as session:
         resealed = await caseworkers.reseal_alert_contacts(session, vault=services.vault)
+    owed = await rotation.reseal_outbox(services.db, vault=services.vault)
     print(
         f"active master key version {report.active_version}: "
         f"{report.rewrapped} data keys rewrapped, {report.relooked} lookup keys re-derived, "
-        f"{resealed} staff alert contacts resealed"
+        f"{resealed} staff alert contacts resealed, {owed} outbox payloads resealed"
     )
     return 0
 
@@ -233,7 +327,8 @@ async def _keys_retire(services: Services, args: argparse.Namespace) -> int:
     users = await _still_using(services, version=args.version)
     if users:
         print(
-            f"version {args.version} still protects {users} keys: run `keys rotate` first",
+            f"version {args.version} still protects {users} keys or owed payloads: "
+            "run `keys rotate` first",
             file=sys.stderr,
         )
         return 1
@@ -264,7 +359,9 @@ async def _still_using(services: Services, *, version: int) -> int:
 
 
 async def _purge(services: Services, _args: argparse.Namespace) -> int:
-    erased = await purge(services.db, retention_days=services.settings.retention_days)
+    erased = await purge(
+        services.db, vault=services.vault, retention_days=services.settings.retention_days
+    )
     print(f"retention {services.settings.retention_days} days: {erased} witnesses erased")
     return 0
 
@@ -319,6 +416,64 @@ async def _telegram_set_webhook(services: Services, _args: argparse.Namespace) -
     return 0
 
 
+async def _twilio_configure(services: Services, args: argparse.Namespace) -> int:
+    from handlers import twilio_client
+    from handlers.twilio_sms import RETRY_OVERRIDES, SMS_PATH, STATUS_PATH
+
+    settings = services.settings
+    needed = (
+        ("TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
+        ("TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+        ("TWILIO_PHONE_NUMBER", settings.twilio_phone_number),
+        ("INTAKE_PUBLIC_URL", settings.public_url),
+    )
+    missing = [name for name, value in needed if not value]
+    if missing:
+        print(f"cannot configure Twilio: {', '.join(missing)} not set", file=sys.stderr)
+        return 1
+    assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - checked
+    assert settings.twilio_phone_number and settings.public_url  # noqa: S101 - checked
+    if args.fallback_url is not None and not _web_address(args.fallback_url):
+        print("--fallback-url must be an http(s) URL", file=sys.stderr)
+        return 2
+    base = settings.public_url.rstrip("/")
+    webhooks = twilio_client.NumberWebhooks(
+        sms_url=f"{base}{SMS_PATH}#{RETRY_OVERRIDES}",
+        status_callback=base + STATUS_PATH,
+        fallback_url=args.fallback_url,
+    )
+    try:
+        await twilio_client.configure_number(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            api_base=settings.twilio_api_base,
+            phone_number=settings.twilio_phone_number.get_secret_value(),
+            webhooks=webhooks,
+        )
+    except twilio_client.NumberNotFound:
+        print("TWILIO_PHONE_NUMBER is not a number of this Twilio account", file=sys.stderr)
+        return 1
+    except twilio_client.TwilioRefused as exc:
+        reason = "the credentials" if exc.status == 401 else f"the change ({exc})"
+        print(f"Twilio refused {reason}", file=sys.stderr)
+        return 1
+    except twilio_client.TwilioUnreachable:
+        print("could not reach Twilio at TWILIO_API_BASE", file=sys.stderr)
+        return 1
+    # Which URLs, never the number: terminals are logged and shared.
+    print(f"Twilio number: SMS to {webhooks.sms_url} (POST; retried on 5xx and timeouts)")
+    print(f"Twilio number: status callbacks to {webhooks.status_callback}")
+    print(f"Twilio number: fallback {webhooks.fallback_url or 'left as it was'}")
+    return 0
+
+
+def _web_address(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -331,9 +486,14 @@ _HANDLERS: dict[
     ("migrate", None): _migrate,
     ("caseworker", "add"): _caseworker_add,
     ("caseworker", "alerts"): _caseworker_alerts,
+    ("caseworker", "list"): _caseworker_list,
+    ("caseworker", "disable"): _caseworker_disable,
+    ("caseworker", "enable"): _caseworker_enable,
+    ("caseworker", "reset-password"): _caseworker_reset_password,
     ("keys", "rotate"): _keys_rotate,
     ("keys", "retire"): _keys_retire,
     ("keys", "status"): _keys_status,
     ("purge", None): _purge,
     ("telegram", "set-webhook"): _telegram_set_webhook,
+    ("twilio", "configure"): _twilio_configure,
 }

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
+from bot import alerts, flood, keyboards
 from bot.intake.engine import advance, open_question
 from bot.intake.model import (
     Button,
@@ -42,10 +42,10 @@ from bot.intake.model import (
 from bot.outbox import encode_options
 from bot.reference import new_reference
 from bot.targets import ResponseTargets
-from storage import audit, cases, conversations, messages, witnesses
+from storage import audit, cases, conversations, messages, outbox, witnesses
 from storage.cases import ReferenceTaken
 from storage.crypto import DataKey, Vault
-from storage.db import Database
+from storage.db import Database, WriteConflict
 from storage.models import Case, Witness, utcnow
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 5
 # Telegram lets a bot delete messages in a private chat for 48 hours.
 CHAT_DELETE_WINDOW = timedelta(hours=47)
+# Twilio refuses to delete a message record in its first minute (error 20009).
+FORGET_AFTER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class IntakeDesk:
         crisis_line: str | None = None,
         conversation: timedelta = timedelta(hours=1),
         on_danger: Callable[[AsyncSession, Case, str, datetime], Awaitable[None]] | None = None,
+        forget_channels: frozenset[Channel] = frozenset(),
+        flood_per_minute: int = 30,
     ) -> None:
         self._db = db
         self._vault = vault
@@ -114,9 +118,14 @@ class IntakeDesk:
         self._conversation = conversation
         # Staff alerts when a witness signals danger (bot/alerts.py, given by the app).
         self._on_danger = on_danger
+        # Past this many messages in a minute a witness is flooding (bot/flood.py).
+        self._flood_per_minute = flood_per_minute
         # Inline channels answer in the response itself (TwiML, the terminal); the rest
         # are owed their replies through the outbox.
         self._inline = inline_channels
+        # Channels whose provider keeps a copy of each message (Twilio): once stored
+        # here, the copy there is deleted through the outbox.
+        self._forget = forget_channels
 
     async def receive(self, message: InboundMessage) -> Receipt:
         """Record one inbound message and everything it causes; replies come back stored."""
@@ -130,8 +139,8 @@ class IntakeDesk:
                 return receipt
             except ReferenceTaken:
                 log.warning("case reference collision; drawing another")
-            except IntegrityError as exc:
-                log.debug("integrity conflict: %s", type(exc.orig).__name__)
+            except WriteConflict as exc:
+                log.debug("integrity conflict: %s", exc)
                 # Two deliveries of the same message raced on PostgreSQL: the retry finds
                 # the first one and answers as a duplicate.
                 log.info("concurrent insert conflict; retrying")
@@ -185,6 +194,8 @@ class IntakeDesk:
                 in_conversation=await self._in_conversation(session, case, now),
             ),
         )
+        screened = self._screen(saved, turn=turn, message=message, now=now)
+        turn = replace(turn, replies=screened.replies)
         inbound = await messages.add_message(
             session,
             key=key,
@@ -194,14 +205,75 @@ class IntakeDesk:
             provider_key=self._provider_key(message),
             handle=message.handle,
         )
+        if message.provider_id is not None and Channel(message.channel) in self._forget:
+            await outbox.enqueue_forget(
+                session,
+                vault=self._vault,
+                channel=message.channel,
+                provider_id=message.provider_id,
+                at=now + FORGET_AFTER,
+            )
         receipt = await self._apply(
-            session, witness=witness, key=key, turn=turn, inbound_id=inbound.id, case=case, now=now
+            session,
+            witness=witness,
+            key=key,
+            turn=turn,
+            inbound_id=inbound.id,
+            case=case,
+            now=now,
+            alert_danger=screened.alert_danger,
         )
         if not receipt.erased:
+            watch = await self._flood_alert(
+                session, watch=screened.watch, witness=witness, turn=turn, now=now
+            )
+            if watch.alerted and not screened.watch.alerted:
+                receipt = replace(receipt, alerted=True)
+            # The flood record travels with the engine's state, sealed with it.
+            saving = {**turn.state.to_dict(), flood.STATE_KEY: watch.to_dict()}
             conversations.save_state(
-                session, key=key, witness_id=witness.id, state=turn.state.to_dict(), row=stored
+                session, key=key, witness_id=witness.id, state=saving, row=stored
             )
         return receipt
+
+    def _screen(
+        self,
+        saved: dict[str, Any] | None,
+        *,
+        turn: Turn,
+        message: InboundMessage,
+        now: datetime,
+    ) -> flood.Screened:
+        """Count this message towards the witness's pace; in a flood, hold back replies."""
+        watch = flood.FloodWatch.from_dict((saved or {}).get(flood.STATE_KEY))
+        if message.timed:
+            # A piped script has no arrival times worth counting.
+            watch = flood.pace(watch, now=now, per_minute=self._flood_per_minute)
+        language = turn.state.language or message.language_hint or Language.EN
+        return flood.screen(watch, turn, language=language)
+
+    async def _flood_alert(
+        self,
+        session: AsyncSession,
+        *,
+        watch: flood.FloodWatch,
+        witness: Witness,
+        turn: Turn,
+        now: datetime,
+    ) -> flood.FloodWatch:
+        """Staff hear of a flood once, about the witness's case (as soon as there is one)."""
+        if not watch.flooding or watch.alerted:
+            return watch
+        case = await _current_case(session, witness_id=witness.id, state=turn.state)
+        if case is None or case.status == CaseStatus.CLOSED:
+            # Nothing in the console to open yet; the alert waits for the case.
+            return watch
+        await alerts.alert_staff(
+            session, vault=self._vault, case=case, reason=alerts.FLOOD, now=now
+        )
+        await audit.record(session, actor_kind="witness", action="case.flooded", case_id=case.id)
+        log.warning("witness %s is flooding case %s", witness.alias, case.reference)
+        return replace(watch, alerted=True)
 
     async def _apply(
         self,
@@ -213,6 +285,7 @@ class IntakeDesk:
         inbound_id: uuid.UUID,
         case: Case | None,
         now: datetime,
+        alert_danger: bool = True,
     ) -> Receipt:
         for event in turn.events:
             if isinstance(event, EraseConfirmed):
@@ -224,13 +297,19 @@ class IntakeDesk:
             elif isinstance(event, OptedIn):
                 witness.opted_out = False
             elif isinstance(event, CaseOpened):
-                case = await self._open_case(session, key=key, event=event, now=now)
+                case = await self._open_case(
+                    session, key=key, event=event, now=now, alert=alert_danger
+                )
             elif isinstance(event, CaseAmended) and case is not None:
-                await self._amend_case(session, key=key, case=case, event=event, now=now)
+                await self._amend_case(
+                    session, key=key, case=case, event=event, now=now, alert=alert_danger
+                )
             elif isinstance(event, WitnessWrote) and case is not None:
                 await self._witness_wrote(session, case=case, now=now)
             elif isinstance(event, DangerReported) and case is not None:
-                await self._danger(session, case=case, reasons=event.reasons, now=now)
+                await self._danger(
+                    session, case=case, reasons=event.reasons, now=now, alert=alert_danger
+                )
             elif isinstance(event, QuietRequested):
                 await self._quiet(session, witness=witness, key=key, now=now)
 
@@ -290,7 +369,13 @@ class IntakeDesk:
         return await messages.caseworker_wrote_since(session, case_id=case.id, since=since)
 
     async def _open_case(
-        self, session: AsyncSession, *, key: DataKey, event: CaseOpened, now: datetime
+        self,
+        session: AsyncSession,
+        *,
+        key: DataKey,
+        event: CaseOpened,
+        now: datetime,
+        alert: bool = True,
     ) -> Case:
         case = await cases.open_case(
             session,
@@ -303,15 +388,22 @@ class IntakeDesk:
             answers=event.answers,
         )
         case.due_at = self._targets.due(event.priority, now)
-        await messages.attach_to_case(session, witness_id=key.owner, case_id=case.id)
+        await messages.attach_to_case(session, key=key, case_id=case.id)
         await audit.record(session, actor_kind="witness", action="case.opened", case_id=case.id)
         log.info("case %s opened in %s (%s)", case.reference, case.queue, case.priority)
         if event.triage:
-            await self._danger(session, case=case, reasons=event.triage, now=now)
+            await self._danger(session, case=case, reasons=event.triage, now=now, alert=alert)
         return case
 
     async def _amend_case(
-        self, session: AsyncSession, *, key: DataKey, case: Case, event: CaseAmended, now: datetime
+        self,
+        session: AsyncSession,
+        *,
+        key: DataKey,
+        case: Case,
+        event: CaseAmended,
+        now: datetime,
+        alert: bool = True,
     ) -> None:
         cases.amend(
             case,
@@ -321,10 +413,10 @@ class IntakeDesk:
             needs=list(event.needs),
             answers=event.answers,
         )
-        await messages.attach_to_case(session, witness_id=key.owner, case_id=case.id)
+        await messages.attach_to_case(session, key=key, case_id=case.id)
         await audit.record(session, actor_kind="witness", action="case.amended", case_id=case.id)
         if event.triage:
-            await self._danger(session, case=case, reasons=event.triage, now=now)
+            await self._danger(session, case=case, reasons=event.triage, now=now, alert=alert)
 
     async def _witness_wrote(self, session: AsyncSession, *, case: Case, now: datetime) -> None:
         await cases.note_witness_activity(session, case=case)
@@ -337,9 +429,16 @@ class IntakeDesk:
             log.info("case %s reopened by the witness", case.reference)
 
     async def _danger(
-        self, session: AsyncSession, *, case: Case, reasons: tuple[str, ...], now: datetime
+        self,
+        session: AsyncSession,
+        *,
+        case: Case,
+        reasons: tuple[str, ...],
+        now: datetime,
+        alert: bool = True,
     ) -> None:
-        """Urgent at once, at the head of its queue, with its reasons, and staff alerted."""
+        """Urgent at once, at the head of its queue, with its reasons, and staff alerted
+        (unless a flood already alerted them of its danger: see bot/flood.py)."""
         danger = cases.add_triage(case, reasons)
         if case.priority != Priority.URGENT or danger:
             cases.raise_to_urgent(
@@ -347,7 +446,7 @@ class IntakeDesk:
             )
         await audit.record(session, actor_kind="witness", action="case.triaged", case_id=case.id)
         log.info("case %s triaged urgent (%s)", case.reference, ",".join(reasons))
-        if danger and self._on_danger is not None:
+        if danger and alert and self._on_danger is not None:
             await self._on_danger(session, case, ",".join(reasons), now)
 
     async def _quiet(
@@ -374,23 +473,25 @@ class IntakeDesk:
         self, session: AsyncSession, *, witness: Witness, key: DataKey, turn: Turn
     ) -> Receipt:
         channel = Channel(witness.channel)
-        if channel not in self._inline:
-            # The farewell and the chat clean-up must outlive the data key: they travel
-            # sealed under the transit key and are deleted once done.
+        inline = channel in self._inline
+        if not inline or channel in self._forget:
+            # The farewell, the chat clean-up and the deletes at the provider must outlive
+            # the data key: they travel sealed under the transit key, naming no one, and
+            # are deleted once done. A provider's copies are looked up by address then
+            # (the inline farewell and this very message among them), after its minute.
             await messages.enqueue_erasure(
                 session,
                 vault=self._vault,
                 witness_id=witness.id,
                 channel=channel,
                 address=witnesses.reply_address(witness, key),
-                farewell=[reply.text for reply in turn.replies],
+                farewell=[] if inline else [reply.text for reply in turn.replies],
                 handles=await messages.recent_handles(
-                    session, key=key, since=utcnow() - CHAT_DELETE_WINDOW
+                    session, key=key, since=self._clock() - CHAT_DELETE_WINDOW
                 ),
+                at=self._clock() + FORGET_AFTER if channel in self._forget else None,
             )
-        case_ids = await witnesses.erase_witness(session, witness_id=witness.id)
-        for case_id in case_ids:
-            await audit.record(session, actor_kind="witness", action="case.erased", case_id=case_id)
+        await witnesses.erase_witness(session, vault=self._vault, witness_id=witness.id)
         log.info("witness %s erased their data", witness.alias)
         # Nothing of theirs can be stored any more, the farewell included.
         return Receipt(

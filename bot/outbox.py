@@ -14,9 +14,9 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.intake.model import Option, Prompt
 from storage import messages, outbox, queues, witnesses
 from storage.crypto import DataKey, DecryptionFailed, KeyUnavailable, Vault
-from storage.db import Database
+from storage.db import Database, WriteConflict
 from storage.models import Case, Message, OutboxItem, Witness, utcnow
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 300.0
 MAX_ATTEMPTS = 15
+# Tries at recording a send after a deadlock rolled the record back.
+RECORD_ATTEMPTS = 3
 GIVE_UP_AFTER = timedelta(hours=24)
 LEASE = timedelta(seconds=120)
 # How long an item owed to a witness who asked for quiet waits before it is looked at again.
@@ -96,7 +98,11 @@ class Sender(Protocol):
     async def send(self, message: Outgoing) -> Sent: ...
 
     async def erase_chat(self, *, address: str, handles: list[str]) -> None:
-        """Remove the conversation from the witness's device where the channel allows it."""
+        """Remove the conversation from the witness's device where the channel allows it,
+        and the provider's own copies of it where the provider keeps them."""
+
+    async def forget(self, provider_id: str) -> None:
+        """Delete the provider's copy of one message; a copy already gone counts as done."""
 
     async def edit_keyboard(
         self,
@@ -189,7 +195,10 @@ class OutboxWorker:
         doorbell: Doorbell | None = None,
         batch: int = 32,
         idle_seconds: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        # The time items fall due by: the wall clock in service (rows are stamped with it).
+        self._clock = clock
         self._db = db
         self._vault = vault
         self._senders = dict(senders)
@@ -212,7 +221,9 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Claim one batch of due items and deliver them; returns how many were handled."""
         async with self._db.write() as session:
-            items = await outbox.claim_due(session, limit=self._batch, lease=LEASE)
+            items = await outbox.claim_due(
+                session, limit=self._batch, lease=LEASE, now=self._clock()
+            )
             claimed = [(item.id, item.kind, item.channel, item.attempts) for item in items]
         await asyncio.gather(*(self._deliver(*claim) for claim in claimed))
         return len(claimed)
@@ -223,8 +234,11 @@ class OutboxWorker:
             await self._fail(item_id, f"channel {channel} is off")
             return
         try:
-            if kind == "erase":
+            if kind == outbox.ERASE:
                 await self._erase_chat(item_id, channel, sender)
+                return
+            if kind == outbox.FORGET:
+                await self._forget(item_id, sender)
                 return
             if kind == "keyboard":
                 await self._redraw_keyboard(item_id, sender)
@@ -270,10 +284,29 @@ class OutboxWorker:
     async def _record_sent(
         self, item_id: uuid.UUID, message_id: uuid.UUID, channel: str, sent: Sent
     ) -> None:
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await self._record_sent_once(item_id, message_id, channel, sent)
+                return
+            except WriteConflict as exc:
+                # Rolled back whole (PostgreSQL broke a deadlock): record it again, now,
+                # rather than leave the item to its lease and send the message twice.
+                log.info("outbox item %s: recording conflicted (%s), try %d", item_id, exc, attempt)
+        log.warning("outbox item %s: sent, but not recorded; its lease will expire", item_id)
+
+    async def _record_sent_once(
+        self, item_id: uuid.UUID, message_id: uuid.UUID, channel: str, sent: Sent
+    ) -> None:
         async with self._db.write() as session:
-            item = await outbox.mark_sent(session, item_id=item_id)
             message = await session.get(Message, message_id)
-            if item is None or message is None:
+            if message is None:
+                await outbox.mark_sent(session, item_id=item_id)
+                return
+            # The witness's row first, as the desk takes it: everything that writes a
+            # witness's messages queues on it, so no two writers lock them crosswise.
+            await witnesses.lock(session, witness_id=message.witness_id)
+            item = await outbox.mark_sent(session, item_id=item_id)
+            if item is None:
                 return
             if sent.provider_id is not None:
                 message.provider_key = messages.provider_key(
@@ -294,13 +327,14 @@ class OutboxWorker:
             item = await session.get(OutboxItem, item_id)
             if item is None:
                 return
-            too_old = utcnow() - item.created_at > GIVE_UP_AFTER
+            now = self._clock()
+            too_old = now - item.created_at > GIVE_UP_AFTER
             if attempts >= MAX_ATTEMPTS or too_old:
                 await outbox.mark_failed(session, item_id=item_id, error=f"gave up: {exc.reason}")
                 log.warning("outbox item %s failed after %d attempts", item_id, attempts)
                 return
             delay = max(exc.after or 0.0, backoff(attempts))
-            at = utcnow() + timedelta(seconds=delay)
+            at = now + timedelta(seconds=delay)
             await outbox.mark_retry(session, item_id=item_id, at=at, error=exc.reason)
         log.info("outbox item %s: %s; retry in %.1fs", item_id, exc.reason, delay)
 
@@ -308,7 +342,7 @@ class OutboxWorker:
         async with self._db.write() as session:
             item = await session.get(OutboxItem, item_id)
             await outbox.mark_failed(session, item_id=item_id, error=reason)
-            if opted_out and item is not None:
+            if opted_out and item is not None and item.witness_id is not None:
                 await outbox.opt_out(session, witness_id=item.witness_id)
         log.info("outbox item %s failed: %s", item_id, reason)
 
@@ -379,18 +413,19 @@ class OutboxWorker:
             )
 
     async def _send_alert(self, item_id: uuid.UUID, channel: str, sender: Sender) -> None:
-        """Alert a staff member about a case; by the time it goes, the case may be closed."""
+        """Alert a staff member about a case (by the time it goes, the case may be closed), or
+        about the service itself."""
         async with self._db.read() as session:
             item = await session.get(OutboxItem, item_id)
             try:
                 alert = outbox.open_alert(item, vault=self._vault) if item else None
             except (KeyUnavailable, DecryptionFailed):
                 alert = None
-            case = await session.get(Case, alert.case_id) if alert else None
+            case = await session.get(Case, alert.case_id) if alert and alert.case_id else None
         if alert is None:
             await self._fail(item_id, "alert unreadable")
             return
-        if case is None or case.status == queues.CLOSED:
+        if alert.case_id is not None and (case is None or case.status == queues.CLOSED):
             await self._fail(item_id, "case closed")
             return
         try:
@@ -404,14 +439,26 @@ class OutboxWorker:
             await outbox.mark_sent(session, item_id=item_id)
         log.info("outbox item %s: alert sent", item_id)
 
-    async def _erase_chat(self, item_id: uuid.UUID, channel: str, sender: Sender) -> None:
+    async def _transit(self, item_id: uuid.UUID) -> dict[str, Any] | None:
         async with self._db.read() as session:
             item = await session.get(OutboxItem, item_id)
-            payload = item.payload_sealed if item else None
-        if payload is None:
+            return outbox.open_transit(item, vault=self._vault) if item else None
+
+    async def _forget(self, item_id: uuid.UUID, sender: Sender) -> None:
+        work = await self._transit(item_id)
+        if work is None:
+            await self._fail(item_id, "nothing to forget")
+            return
+        await sender.forget(str(work["provider_id"]))
+        async with self._db.write() as session:
+            await outbox.mark_sent(session, item_id=item_id)
+        log.info("outbox item %s: the provider's copy deleted", item_id)
+
+    async def _erase_chat(self, item_id: uuid.UUID, channel: str, sender: Sender) -> None:
+        work = await self._transit(item_id)
+        if work is None:
             await self._fail(item_id, "nothing to erase")
             return
-        work = json.loads(self._vault.open_transit(payload, row=item_id))
         # Deleting first and saying goodbye second keeps a retry harmless: deleting an
         # already deleted message is a no-op.
         await sender.erase_chat(address=work["address"], handles=list(work["handles"]))
@@ -425,6 +472,7 @@ class OutboxWorker:
 
 
 DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2}
+FINAL_STATES = ("delivered", "failed")
 PROVIDER_STATES = {
     "queued": "queued",
     "accepted": "queued",
@@ -447,13 +495,20 @@ async def record_status(
     provider_id: str,
     status: str,
     opted_out: bool = False,
+    forget_at: datetime | None = None,
 ) -> bool:
     """A provider's delivery report for a message we sent; False if we know no such message.
 
     Reports can arrive out of order, so a message's delivery state only ever moves forward.
+    With `forget_at`, a final report (ours, or an inline reply's we never had an id for)
+    owes the provider a delete of its copy from then on.
     """
     delivery = PROVIDER_STATES.get(status.lower())
     async with db.write() as session:
+        if forget_at is not None and delivery in FINAL_STATES:
+            await outbox.enqueue_forget(
+                session, vault=vault, channel=channel, provider_id=provider_id, at=forget_at
+            )
         message = await messages.find_by_provider_id(
             session, vault=vault, channel=channel, provider_id=provider_id
         )

@@ -18,7 +18,11 @@ class WitnessUnreachable(Exception):
 
 async def owe_reply(session: AsyncSession, *, vault: Vault, case: Case, text: str) -> uuid.UUID:
     """Add the text to the case's transcript and owe it to the witness, in this transaction."""
-    witness = await session.get(Witness, case.witness_id, with_for_update=True)
+    witness = (
+        await session.get(Witness, case.witness_id, with_for_update=True)
+        if case.witness_id
+        else None
+    )
     if witness is None or witness.erased_at or witness.opted_out:
         raise WitnessUnreachable(case.reference)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
@@ -9,9 +10,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.targets import ResponseTargets
 
+IPNetwork = IPv4Network | IPv6Network
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
+
+
+def _networks(text: str) -> tuple[IPNetwork, ...]:
+    # A ValueError names what was wrong; pydantic reports it under the setting's name.
+    return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -36,9 +44,19 @@ class Settings(BaseSettings):
     console_idle_minutes: float = Field(
         default=30.0, gt=0, le=24 * 60, validation_alias=_env("INTAKE_CONSOLE_IDLE_MINUTES")
     )
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated); none by
+    # default, so a client cannot choose the address its sign-in failures count against.
+    trusted_proxies: str = Field(default="", validation_alias=_env("INTAKE_TRUSTED_PROXIES"))
+    # Failed sign-ins to one account in an hour, from every address together, past which
+    # supervisors are alerted (nobody is locked out by it).
+    sign_in_ceiling: int = Field(default=100, ge=1, validation_alias=_env("INTAKE_SIGN_IN_CEILING"))
     # Texts this close behind an answer continue it rather than answer the next question.
     burst_seconds: float = Field(
         default=5.0, ge=0, le=120, validation_alias=_env("INTAKE_BURST_SECONDS")
+    )
+    # Past this many messages a minute from one witness, each is kept but not each answered.
+    flood_per_minute: int = Field(
+        default=30, ge=1, le=10_000, validation_alias=_env("INTAKE_FLOOD_PER_MINUTE")
     )
     claim_timeout_minutes: float = Field(
         default=240.0, gt=0, validation_alias=_env("INTAKE_CLAIM_TIMEOUT_MINUTES")
@@ -58,6 +76,20 @@ class Settings(BaseSettings):
     alert_repeat_minutes: float = Field(
         default=15.0, gt=0, le=24 * 60, validation_alias=_env("INTAKE_ALERT_REPEAT_MINUTES")
     )
+    # A whole request (head and body) must arrive within this long of the connection
+    # opening or of the previous response, or the connection is closed (slow clients).
+    request_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, validation_alias=_env("INTAKE_REQUEST_TIMEOUT_SECONDS")
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, le=300, validation_alias=_env("INTAKE_KEEP_ALIVE_SECONDS")
+    )
+    # Connections (or requests in flight) past which new requests get 503.
+    max_connections: int = Field(
+        default=500, ge=1, le=100_000, validation_alias=_env("INTAKE_MAX_CONNECTIONS")
+    )
+    # The browsable API docs (/docs, /redoc); /openapi.json is always served.
+    api_docs: bool = Field(default=False, validation_alias=_env("INTAKE_API_DOCS"))
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=_env("TWILIO_ACCOUNT_SID")
     )
@@ -70,6 +102,9 @@ class Settings(BaseSettings):
     twilio_api_base: str = Field(
         default="https://api.twilio.com", validation_alias=_env("TWILIO_API_BASE")
     )
+    # Delete Twilio's copy of each message once it is stored here (inbound) or reached a
+    # final status (outbound), and every copy left when a witness erases their data.
+    twilio_delete: bool = Field(default=True, validation_alias=_env("INTAKE_TWILIO_DELETE"))
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN")
     )
@@ -91,6 +126,17 @@ class Settings(BaseSettings):
                 ResponseTargets.parse(minutes=value, office_hours=None)
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_read(cls, value: str) -> str:
+        _networks(value)
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPNetwork, ...]:
+        """INTAKE_TRUSTED_PROXIES as networks (a single address is a network of one)."""
+        return _networks(self.trusted_proxies)
+
     @property
     def targets(self) -> ResponseTargets:
         return ResponseTargets.parse(minutes=self.target_minutes, office_hours=self.office_hours)
@@ -101,7 +147,6 @@ class Settings(BaseSettings):
         "office_hours",
         "public_url",
         "twilio_account_sid",
-        "master_key",
         "twilio_auth_token",
         "twilio_phone_number",
         "telegram_bot_token",
@@ -113,6 +158,15 @@ class Settings(BaseSettings):
         # `FOO=` in a .env file means "not set", not "set to the empty string".
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("master_key", mode="before")
+    @classmethod
+    def _master_key_given(cls, value: object) -> object:
+        # Unlike other settings, a blank key is not "unset": starting without the key
+        # a database was written with must fail loudly, never fall back to another.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("INTAKE_MASTER_KEY is set but blank; unset it or give the key")
         return value
 
     @property

@@ -29,15 +29,18 @@ class RetentionWorker:
 
     name = "retention"
 
-    def __init__(self, *, db: Database, retention_days: int, interval: float = 3600.0) -> None:
+    def __init__(
+        self, *, db: Database, vault: Vault, retention_days: int, interval: float = 3600.0
+    ) -> None:
         self._db = db
+        self._vault = vault
         self._days = retention_days
         self._interval = interval
 
     async def run(self) -> None:
         while True:
             try:
-                erased = await purge(self._db, retention_days=self._days)
+                erased = await purge(self._db, vault=self._vault, retention_days=self._days)
                 if erased:
                     log.info("retention: %d witnesses expired and erased", erased)
             except Exception:

@@ -5,14 +5,18 @@ No `from __future__ import annotations` here: FastAPI reads the route signatures
 definition time, and the dependencies they name are local to `install`.
 """
 
+import re
+from collections.abc import Sequence
 from datetime import datetime
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, field_validator
 
 from bot.accounts import Accounts, Actor, BadCredentials, NotSignedIn, Throttled
 from bot.casework import (
@@ -32,9 +36,9 @@ from bot.casework import (
 )
 from bot.intake.triage import QUEUES
 from bot.relay import WitnessUnreachable
+from handlers.client_address import client_address
 
 PREFIX = "/api/v1"
-THROTTLE_RETRY_SECONDS = 900
 
 ERRORS: dict[type[Exception], tuple[int, str]] = {
     NotSignedIn: (401, "sign in first"),
@@ -59,6 +63,7 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
 
 # What each error status means, for the OpenAPI document; the bodies are ERRORS' words.
 ERROR_MEANINGS = {
+    400: "the body could not be read as JSON (not UTF-8, or cut short)",
     401: "no token, or an unknown, expired or revoked one (sign-in: wrong credentials)",
     403: "not a queue the caller works, or supervisors only",
     404: "no such case, or one the caller neither holds nor supervises (never told apart)",
@@ -74,6 +79,20 @@ ERROR_MEANINGS = {
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+# An ISO 8601 date and time; the zone is then required by AwareDatetime.
+ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}.*")
+
+
+def _iso_moment(value: object) -> object:
+    # pydantic alone would also read a number ("0.5") as seconds since 1970.
+    if not isinstance(value, str) or not ISO_MOMENT.fullmatch(value):
+        raise ValueError("expected an ISO 8601 date and time with a time zone")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -214,7 +233,13 @@ def _audit(view: AuditView) -> AuditOut:
     return AuditOut.model_validate(view, from_attributes=True)
 
 
-def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
+def install(
+    app: FastAPI,
+    *,
+    casework: Casework,
+    accounts: Accounts,
+    trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
+) -> None:
     """Add the caseworker API and its error mapping to the app."""
     bearer = HTTPBearer(auto_error=False)
 
@@ -234,7 +259,7 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
 
     @public.post("/login", response_model=LoginOut, responses=_errors(401, 429))
     async def login(body: LoginIn, request: Request) -> LoginOut:
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request, trusted=trusted_proxies)
         signed_in = await accounts.sign_in(
             username=body.username, password=body.password, client=client
         )
@@ -337,7 +362,7 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
         actor: Caller,
         ref: Annotated[str | None, Query(max_length=9)] = None,
         action: Annotated[str | None, Query(max_length=48)] = None,
-        since: AwareDatetime | None = None,
+        since: Moment | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[AuditOut]:
         views = await casework.audit_log(
@@ -345,11 +370,25 @@ def install(app: FastAPI, *, casework: Casework, accounts: Accounts) -> None:
         )
         return [_audit(v) for v in views]
 
+    _document_unreadable_bodies(public, private)
     app.include_router(public)
     app.include_router(private)
     for error, (status, message) in ERRORS.items():
         app.add_exception_handler(error, _handler(status, message))
     app.add_exception_handler(RequestValidationError, _invalid)
+
+
+def _document_unreadable_bodies(*routers: APIRouter) -> None:
+    """List FastAPI's 400 for a body it cannot read on every API route that takes JSON."""
+    unreadable = {
+        "description": ERROR_MEANINGS[400],
+        # By reference: a model given here, after the route was built, would not be read.
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.body_field is not None:
+                route.responses.setdefault(400, unreadable)
 
 
 async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
@@ -364,12 +403,13 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _handler(status: int, message: str):  # type: ignore[no-untyped-def]
-    async def handle(_request: Request, _exc: Exception) -> JSONResponse:
+    async def handle(_request: Request, exc: Exception) -> JSONResponse:
         headers = {}
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        if status == 429:
-            headers["Retry-After"] = str(THROTTLE_RETRY_SECONDS)
+        if isinstance(exc, Throttled):
+            # The wait that is actually left, not a fixed guess.
+            headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
     return handle

@@ -2,19 +2,21 @@
 
 Same accounts, permissions and audit as the API. The session is an HttpOnly, SameSite=
 Strict cookie (Secure over https) holding a random token stored only as a hash, ending
-after a spell of idleness; every form carries a CSRF token bound to the session. Pages
-load one script file and one style sheet from /console/static, and the Content Security
-Policy allows nothing inline. Witness content never appears in a URL.
+after a spell of idleness (the page script's polls do not count as use) and at the
+latest INTAKE_SESSION_HOURS after sign-in; every form carries a CSRF token bound to the
+session. Pages load one script file and one style sheet from /console/static, and the
+Content Security Policy allows nothing inline. Witness content never appears in a URL.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -42,6 +44,8 @@ from bot.intake.model import Priority
 from bot.intake.script import SAFE_TIMES
 from bot.intake.triage import QUEUES
 from bot.relay import WitnessUnreachable
+from bot.roster import NoSuchAccount, OwnAccount, Roster
+from handlers.client_address import client_address
 from handlers.forms import BadForm, read_form
 from storage.crypto import Vault
 
@@ -60,8 +64,9 @@ SECURITY_HEADERS = {
 }
 OUTCOMES = ("helped", "referred", "could not reach", "declined help", "duplicate", "other")
 PRIORITIES = tuple(p.value for p in Priority)
-# Pages that are fragments or data, fetched by the page script: no supervisors' banner.
-_NO_BANNER = (".json", "/transcript")
+# Fetched by the page script every few seconds, not by the caseworker: no supervisors'
+# banner, and they do not keep a session alive (an open tab is not someone at the desk).
+_POLLS = (".json", "/transcript")
 
 Handler = Callable[[Request, Actor], Awaitable[Response]]
 
@@ -70,6 +75,7 @@ Handler = Callable[[Request, Actor], Awaitable[Response]]
 class ConsoleSettings:
     idle: timedelta
     secure_cookies: bool
+    trusted_proxies: Sequence[IPv4Network | IPv6Network] = ()
 
 
 def _templates() -> Environment:
@@ -104,11 +110,13 @@ class Console:
         *,
         casework: Casework,
         accounts: Accounts,
+        roster: Roster,
         vault: Vault,
         settings: ConsoleSettings,
     ) -> None:
         self._casework = casework
         self._accounts = accounts
+        self._roster = roster
         self._vault = vault
         self._settings = settings
         self._env = _templates()
@@ -125,6 +133,9 @@ class Console:
             ("/cases", self.my_cases, ["GET"]),
             ("/all", self.all_cases, ["GET"]),
             ("/audit", self.audit_page, ["GET"]),
+            ("/caseworkers", self.caseworkers_page, ["GET"]),
+            ("/caseworkers/disable", self.disable_account, ["POST"]),
+            ("/caseworkers/enable", self.enable_account, ["POST"]),
             ("/cases/{ref}", self.case_page, ["GET"]),
             ("/cases/{ref}/activity.json", self.case_activity, ["GET"]),
             ("/cases/{ref}/transcript", self.transcript, ["GET"]),
@@ -161,6 +172,7 @@ class Console:
             request=request,
             refresh_seconds=REFRESH_SECONDS,
             escalations=getattr(request.state, "escalations", []),
+            sign_in_alarms=getattr(request.state, "sign_in_alarms", []),
             **context,
         )
         return HTMLResponse(page, status_code=http_status, headers=SECURITY_HEADERS)
@@ -183,12 +195,14 @@ class Console:
                 refused = await self._check_csrf(request, token)
                 if refused is not None:
                     return refused
-            await self._accounts.keep_alive(token, idle=self._settings.idle)
+            poll = request.method == "GET" and request.url.path.endswith(_POLLS)
+            if not poll:
+                await self._accounts.keep_alive(token, idle=self._settings.idle)
             request.state.csrf = self._csrf_for(token)
             request.state.actor = actor
-            page = request.method == "GET" and not request.url.path.endswith(_NO_BANNER)
-            if actor.supervisor and page:
+            if actor.supervisor and request.method == "GET" and not poll:
                 request.state.escalations = await self._casework.escalations(actor)
+                request.state.sign_in_alarms = await self._accounts.sign_in_alarms(actor)
             try:
                 return await handler(request, actor)
             except CaseNotFound:
@@ -252,15 +266,16 @@ class Console:
             signed_in = await self._accounts.sign_in(
                 username=form.get("username", "")[:64],
                 password=form.get("password", "")[:1024],
-                client=request.client.host if request.client else "unknown",
+                client=client_address(request, trusted=self._settings.trusted_proxies),
                 lifetime=self._settings.idle,
                 kind=CONSOLE,
             )
         except BadCredentials:
             return await self.login_page(request, error="Wrong username or password.")
-        except Throttled:
+        except Throttled as throttled:
             return await self.login_page(
-                request, error="Too many attempts. Wait 15 minutes and try again."
+                request,
+                error=f"Too many attempts. Wait {_wait(throttled.retry_after)} and try again.",
             )
         response = RedirectResponse("/console/queues", status_code=303)
         self._set_session(response, signed_in.token)
@@ -313,7 +328,10 @@ class Console:
             if v.assigned_to == actor.username
         ]
         views.sort(key=lambda v: v.witness_active_at, reverse=True)
-        return self._render(request, "console/cases.html", actor=actor, cases=views, mine=True)
+        notice = request.query_params.get("notice")
+        return self._render(
+            request, "console/cases.html", actor=actor, cases=views, mine=True, notice=notice
+        )
 
     async def all_cases(self, request: Request, actor: Actor) -> Response:
         if not actor.supervisor:
@@ -463,8 +481,56 @@ class Console:
             await self._casework.close(actor, ref, outcome)
         except CaseClosed:
             return _back(ref, "closed")
+        if not actor.supervisor:
+            # Closing ends the holder's access to the case: its page would be a 404 now.
+            return RedirectResponse("/console/cases?notice=closed-now", status_code=303)
         return _back(ref, "closed-now")
+
+    # -- caseworker accounts (supervisors) ---------------------------------------------
+
+    async def caseworkers_page(self, request: Request, actor: Actor) -> Response:
+        if not actor.supervisor:
+            raise CaseNotFound("caseworkers")
+        return self._render(
+            request,
+            "console/caseworkers.html",
+            actor=actor,
+            accounts=await self._roster.accounts(actor),
+            notice=request.query_params.get("notice"),
+        )
+
+    async def disable_account(self, request: Request, actor: Actor) -> Response:
+        if not actor.supervisor:
+            raise CaseNotFound("caseworkers")
+        try:
+            await self._roster.disable(request.state.form.get("username", ""), actor=actor)
+        except NoSuchAccount:
+            return _to_caseworkers("no-such-account")
+        except OwnAccount:
+            return _to_caseworkers("own-account")
+        return _to_caseworkers("disabled")
+
+    async def enable_account(self, request: Request, actor: Actor) -> Response:
+        if not actor.supervisor:
+            raise CaseNotFound("caseworkers")
+        try:
+            await self._roster.enable(request.state.form.get("username", ""), actor=actor)
+        except NoSuchAccount:
+            return _to_caseworkers("no-such-account")
+        return _to_caseworkers("enabled")
 
 
 def _back(ref: str, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/console/cases/{ref}?notice={notice}", status_code=303)
+
+
+def _to_caseworkers(notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/caseworkers?notice={notice}", status_code=303)
+
+
+def _wait(seconds: int) -> str:
+    """A wait in words, rounded up: "1 second", "40 seconds", "3 minutes"."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

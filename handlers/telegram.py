@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
@@ -69,12 +70,14 @@ class TelegramChannel:
         api_base: str,
         webhook_secret: str | None,
         use_webhook: bool,
+        on_set_aside: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         # Neither the Bot nor its session touches the event loop until the first call.
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
         self._bot = Bot(token, session=session)
         self._secret = webhook_secret
         self._use_webhook = use_webhook
+        self._on_set_aside = on_set_aside
         # The intake's state lives in our encrypted storage; aiogram's FSM would keep a
         # map of every chat and user id in memory for nothing.
         self._dispatcher = Dispatcher(disable_fsm=True, name="telegram")
@@ -87,7 +90,14 @@ class TelegramChannel:
     def workers(self) -> list[Worker]:
         if self._use_webhook:
             return []
-        return [LongPolling(bot=self._bot, handle=self.handle, allowed_updates=ALLOWED_UPDATES)]
+        return [
+            LongPolling(
+                bot=self._bot,
+                handle=self.handle,
+                allowed_updates=ALLOWED_UPDATES,
+                on_set_aside=self._on_set_aside,
+            )
+        ]
 
     async def close(self) -> None:
         await self._bot.session.close()

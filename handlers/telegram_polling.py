@@ -4,6 +4,12 @@ An update is confirmed to Telegram (by asking for the next offset) only once it 
 handled; one the desk could not store stays unconfirmed and comes back on the next call,
 so nothing Telegram handed over is lost. aiogram's own polling loop confirms updates
 before their handlers finish and logs handler errors in full, hence this small loop.
+
+While the database is away every update waits for it, however long. An update that fails
+on its own (its handling raises while the database answers) would otherwise hold back
+every later one for ever: after a few attempts it is set aside (confirmed unhandled),
+logged by its type alone, and staff are alerted, so that the witnesses behind it are
+answered.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiogram import Bot
 from aiogram.exceptions import AiogramError, TelegramConflictError, TelegramUnauthorizedError
 from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 
 from handlers.telegram_updates import NotStored
 
@@ -25,6 +32,10 @@ POLL_SECONDS = 25
 REQUEST_MARGIN = 10
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
+# Attempts at an update that fails on its own before it is set aside.
+SET_ASIDE_AFTER = 3
+# The staff alert for an update set aside (a label: no witness, no words).
+SET_ASIDE = "telegram update set aside"
 
 
 def _backoff(failures: int) -> float:
@@ -43,11 +54,15 @@ class LongPolling:
         handle: Callable[[Update], Awaitable[None]],
         allowed_updates: Sequence[str],
         poll_seconds: int = POLL_SECONDS,
+        on_set_aside: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self._bot = bot
         self._handle = handle
         self._allowed = list(allowed_updates)
         self._poll = poll_seconds
+        self._on_set_aside = on_set_aside
+        # The update that failed on its own, and how many times (one at a time: in order).
+        self._failing: tuple[int, int] | None = None
 
     async def run(self) -> None:
         offset: int | None = None
@@ -66,22 +81,63 @@ class LongPolling:
                 _explain(exc, delay)
                 await asyncio.sleep(delay)
                 continue
-            stored = True
+            outage = False
             for update in updates:
                 try:
                     await self._handle(update)
-                except NotStored:
-                    stored = False
-                    break
+                except NotStored as exc:
+                    if exc.service_trouble:
+                        outage = True
+                        break
+                    if not await self._given_up(update, exc):
+                        break  # fetched again at once: the database answers
                 offset = update.update_id + 1
-            if stored:
-                failures = 0
-            else:
+            if outage:
                 # Left unconfirmed, the update is fetched again once the database answers.
                 failures += 1
                 delay = _backoff(failures)
                 log.warning("telegram update not stored; fetching it again in %.0fs", delay)
                 await asyncio.sleep(delay)
+            else:
+                failures = 0
+
+    async def _given_up(self, update: Update, exc: NotStored) -> bool:
+        """Count a failure of this update on its own; True once it is set aside."""
+        update_id = update.update_id
+        previous = self._failing[1] if self._failing and self._failing[0] == update_id else 0
+        attempts = previous + 1
+        if attempts < SET_ASIDE_AFTER:
+            self._failing = (update_id, attempts)
+            log.warning(
+                "telegram update %d could not be handled (%s); attempt %d of %d",
+                update_id,
+                exc,
+                attempts,
+                SET_ASIDE_AFTER,
+            )
+            return False
+        self._failing = None
+        # Its type and id only: what it carries may be a witness's words.
+        log.error(
+            "telegram update %d (%s) set aside after %d attempts (%s); staff alerted",
+            update_id,
+            _kind(update),
+            attempts,
+            exc,
+        )
+        if self._on_set_aside is not None:
+            try:
+                await self._on_set_aside(SET_ASIDE)
+            except Exception as alert_failed:
+                log.warning("staff not alerted (%s)", type(alert_failed).__name__)
+        return True
+
+
+def _kind(update: Update) -> str:
+    try:
+        return update.event_type
+    except UpdateTypeLookupError:
+        return "unknown"
 
 
 def _explain(exc: AiogramError, delay: float) -> None:

@@ -153,6 +153,9 @@ class TelegramSender:
         except AiogramError as exc:
             raise _classify(exc) from None
 
+    async def forget(self, provider_id: str) -> None:
+        """Telegram keeps no copy a bot can delete beyond the chat itself (see erase_chat)."""
+
     async def erase_chat(self, *, address: str, handles: list[str]) -> None:
         """Delete our conversation from the witness's chat, as far as Telegram still allows.
 

@@ -19,6 +19,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType, ContentType
 from aiogram.exceptions import AiogramError
 from aiogram.types import CallbackQuery, Message, Update, User
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.desk import InboundMessage
 from bot.intake.model import Button, Channel, Language, Press
@@ -65,10 +66,19 @@ OPTION_DATA = re.compile(r"[0-9]{1,3}")
 # The version no question has: the engine answers such a press "that question is closed".
 UNBOUND = -1
 ANSWER_TIMEOUT = 5
+# Failures of the service rather than of one update: the database refusing, gone, or slow.
+SERVICE_TROUBLE = (SQLAlchemyError, OSError, TimeoutError)
 
 
 class NotStored(Exception):
     """The desk could not record a witness's message; Telegram must deliver it again."""
+
+    def __init__(self, reason: str, *, service_trouble: bool) -> None:
+        super().__init__(reason)
+        # True when the database (or the network to it) failed: it will answer again, and
+        # every update waits for it. False when this update itself could not be handled,
+        # which trying again will not change.
+        self.service_trouble = service_trouble
 
 
 def language_hint(person: User | None) -> Language | None:
@@ -87,7 +97,8 @@ async def receive(desk: IntakeDesk, message: InboundMessage) -> None:
         await desk.receive(message)
     except Exception as exc:
         # The desk writes in one transaction: whatever went wrong, it rolled back.
-        raise NotStored(type(exc).__name__) from exc
+        trouble = isinstance(exc, SERVICE_TROUBLE)
+        raise NotStored(type(exc).__name__, service_trouble=trouble) from exc
 
 
 def intake_routers(desk: IntakeDesk) -> list[Router]:

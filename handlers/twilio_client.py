@@ -1,4 +1,4 @@
-"""Sending SMS through Twilio's REST API with twilio's own async client.
+"""Twilio's REST API through twilio's own async client: sending SMS, configuring the number.
 
 twilio has no setting for the API host: every Messages call is built from the `api`
 domain's public `base_url`, so TWILIO_API_BASE is applied by assigning it (its default is
@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import logging
 from contextvars import ContextVar
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
-from twilio.base.exceptions import TwilioRestException
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -24,6 +27,10 @@ log = logging.getLogger(__name__)
 
 # Twilio's error code for "the recipient has opted out (replied STOP)".
 OPTED_OUT_CODE = 21610
+# "Cannot delete this resource before it is complete": a message record in its first
+# minute, or still in flight.
+NOT_COMPLETE_CODE = 20009
+PAGE_SIZE = 200
 SEND_TIMEOUT = 15.0
 
 _retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", default=None)
@@ -114,7 +121,43 @@ class TwilioSender:
         return Sent(provider_id=str(created.sid))
 
     async def erase_chat(self, *, address: str, handles: list[str]) -> None:
-        """SMS cannot be unsent; the farewell tells the witness to delete the thread."""
+        """Delete every record Twilio keeps of messages to or from this number.
+
+        SMS cannot be unsent from the phone (the farewell tells the witness to delete the
+        thread), but Twilio's copies can go. A record still in flight refuses (20009):
+        the whole item is retried, and records already deleted are simply not listed.
+        """
+        try:
+            found = [
+                *await self._client.messages.list_async(to=address, page_size=PAGE_SIZE),
+                *await self._client.messages.list_async(from_=address, page_size=PAGE_SIZE),
+            ]
+        except TwilioRestException as exc:
+            raise _classify(exc) from None
+        except (OSError, TimeoutError) as exc:
+            raise RetryLater(f"network: {type(exc).__name__}") from None
+        waiting: RetryLater | None = None
+        for sid in sorted({*handles, *(str(record.sid) for record in found)}):
+            try:
+                await self.forget(sid)
+            except RetryLater as exc:
+                waiting = exc  # the others still go now
+        if waiting is not None:
+            raise waiting
+
+    async def forget(self, provider_id: str) -> None:
+        """Delete Twilio's record of one message (its media go with it)."""
+        _retry_after.set(None)
+        try:
+            await self._client.messages(provider_id).delete_async()
+        except TwilioRestException as exc:
+            if int(exc.status or 0) == HTTPStatus.NOT_FOUND:
+                return  # already gone
+            if exc.code and int(exc.code) == NOT_COMPLETE_CODE:
+                raise RetryLater("twilio 20009 not complete yet", after=60.0) from None
+            raise _classify(exc) from None
+        except (OSError, TimeoutError) as exc:
+            raise RetryLater(f"network: {type(exc).__name__}") from None
 
     async def edit_keyboard(
         self,
@@ -143,3 +186,66 @@ def _classify(exc: TwilioRestException) -> Exception:
     if code == OPTED_OUT_CODE:
         return Undeliverable("twilio 21610 opted out", opted_out=True)
     return Undeliverable(f"twilio {status} {code or ''}".strip())
+
+
+class NumberNotFound(Exception):
+    """The Twilio account has no phone number equal to TWILIO_PHONE_NUMBER."""
+
+
+class TwilioRefused(Exception):
+    """Twilio answered a call to configure the number with an error."""
+
+    def __init__(self, status: int, code: int | None) -> None:
+        super().__init__(f"twilio {status} {code or ''}".strip())
+        self.status = status
+        self.code = code
+
+
+class TwilioUnreachable(Exception):
+    """No answer from Twilio at TWILIO_API_BASE."""
+
+
+@dataclass(frozen=True)
+class NumberWebhooks:
+    """Where Twilio is to send what arrives at the service's number."""
+
+    sms_url: str
+    status_callback: str
+    fallback_url: str | None = None
+
+
+async def configure_number(
+    *, account_sid: str, auth_token: str, api_base: str, phone_number: str, webhooks: NumberWebhooks
+) -> None:
+    """Point the number's SMS webhooks at the service (the IncomingPhoneNumbers resource).
+
+    An SMS application on the number would be used instead of these URLs, so it is removed.
+    """
+    http = TwilioHttpClient()
+    try:
+        client = Client(account_sid, auth_token, http_client=http)
+        client.api.base_url = api_base.rstrip("/")
+        numbers = client.incoming_phone_numbers
+        found = await numbers.list_async(phone_number=phone_number, limit=1)
+        if not found:
+            raise NumberNotFound
+        changes = {
+            "sms_url": webhooks.sms_url,
+            "sms_method": "POST",
+            "sms_application_sid": "",
+            "status_callback": webhooks.status_callback,
+            "status_callback_method": "POST",
+        }
+        if webhooks.fallback_url:
+            changes |= {"sms_fallback_url": webhooks.fallback_url, "sms_fallback_method": "POST"}
+        await numbers(found[0].sid).update_async(**changes)
+    except TwilioRestException as exc:
+        raise TwilioRefused(int(exc.status or 0), int(exc.code) if exc.code else None) from None
+    except TwilioException as exc:
+        # A list whose page is refused says so with the bare response, not a code.
+        answer = next((arg for arg in exc.args if isinstance(arg, Response)), None)
+        raise TwilioRefused(answer.status_code if answer else 0, None) from None
+    except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+        raise TwilioUnreachable(type(exc).__name__) from None
+    finally:
+        await http.close()

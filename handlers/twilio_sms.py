@@ -5,11 +5,23 @@ request that fails gets 403 and leaves no trace. Of Twilio's form only MessageSi
 Body and NumMedia are read: the location fields Twilio adds (FromCity, FromState,
 FromZip, FromCountry, ...) and the rest are dropped here, never stored or logged. Media
 is never fetched.
+
+The signature joins names and values with no separator, so text moved from one field to
+the next ("MessageSid" = sid + "NumMedia0", NumMedia dropped) keeps it valid. Every field
+read is therefore held to the shape Twilio gives it, and a signed form that is not what
+Twilio sends for this account gets 400 and leaves no trace either: MessageSid is a
+message SID (and equals SmsSid and SmsMessageSid when they come), AccountSid is this
+account, From is a phone number in E.164 (the only sender the SMS channel serves;
+Twilio's other channels, such as "whatsapp:+1...", are not set up here).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -18,10 +30,11 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.desk import InboundMessage
+from bot.desk import FORGET_AFTER, InboundMessage
 from bot.intake.model import Channel
 from bot.outbox import record_status
 from handlers.forms import BadForm, read_form
+from storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk, Receipt
@@ -34,6 +47,31 @@ SMS_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 # Twilio's own error for "this recipient has opted out".
 OPTED_OUT_CODE = "21610"
+# What `twilio configure` puts after the SMS URL: Twilio's connection overrides, so that a
+# 5xx (the database was away) or a timeout is tried again rather than the message lost
+# (Twilio does not retry inbound messaging webhooks by default): up to 3 retries on connect
+# failures, read timeouts (5 s each) and 5xx, all within Twilio's 15 s; a 4xx is our
+# considered refusal and is not retried. A retry is answered as a repeated MessageSid.
+RETRY_OVERRIDES = "rt=5000&tt=15000&rc=3&rp=ct,rt,5xx"
+# A message's SID: SM (text) or MM (with media), then 32 lowercase hex digits.
+MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
+# A phone number in E.164: "+", a country code that does not start with 0, 15 digits at most.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+MEDIA_COUNT = re.compile(r"[0-9]{1,2}")
+
+
+class BadTwilioForm(Exception):
+    """A signed form whose fields are not shaped as Twilio sends them for this account."""
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """The only fields of Twilio's inbound-message form the service reads."""
+
+    message_sid: str
+    sender: str
+    body: str
+    media: int
 
 
 def _text(status: int, message: str) -> PlainTextResponse:
@@ -44,11 +82,25 @@ class TwilioWebhooks:
     """The two Twilio endpoints, bound to the desk and the account's auth token."""
 
     def __init__(
-        self, *, desk: IntakeDesk, db: Database, vault: Vault, auth_token: str, public_url: str
+        self,
+        *,
+        desk: IntakeDesk,
+        db: Database,
+        vault: Vault,
+        account_sid: str,
+        auth_token: str,
+        public_url: str,
+        forget: bool = False,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._desk = desk
         self._db = db
         self._vault = vault
+        # Twilio's copies are deleted: inline replies ask for status callbacks, so their
+        # records (whose ids only Twilio knows) can be deleted once final too.
+        self._forget = forget
+        self._clock = clock
+        self._account_sid = account_sid
         self._validator = RequestValidator(auth_token)
         self._public_url = public_url.rstrip("/")
 
@@ -70,7 +122,12 @@ class TwilioWebhooks:
         url = self._public_url + request.url.path
         if request.url.query:
             url += "?" + request.url.query
-        if not self._validator.validate(url, form, signature):
+        # The URL `twilio configure` registers carries the retry overrides as a fragment,
+        # which never reaches us; whether Twilio signs with it or without, both are ours.
+        if not (
+            self._validator.validate(url, form, signature)
+            or self._validator.validate(f"{url}#{RETRY_OVERRIDES}", form, signature)
+        ):
             log.warning("refused a Twilio webhook with a bad signature")
             return _text(403, "bad signature")
         return form
@@ -79,28 +136,36 @@ class TwilioWebhooks:
         form = await self._signed_form(request)
         if isinstance(form, Response):
             return form
-        message_sid, sender = form.get("MessageSid", ""), form.get("From", "")
-        if not message_sid or not sender:
-            return _text(400, "MessageSid and From are required")
+        try:
+            sms = read_inbound(form, account_sid=self._account_sid)
+        except BadTwilioForm as exc:
+            log.warning("refused a signed Twilio webhook: %s", exc)
+            return _text(400, str(exc))
+        del form  # everything else Twilio sent (location included) ends here
         message = InboundMessage(
             channel=Channel.SMS,
-            address=sender,
-            text=form.get("Body", ""),
-            provider_id=message_sid,
-            has_media=_media_count(form) > 0,
+            address=sms.sender,
+            text=sms.body,
+            provider_id=sms.message_sid,
+            has_media=sms.media > 0,
         )
-        del form  # everything else Twilio sent (location included) ends here
         receipt = await self._desk.receive(message)
-        return Response(_twiml(receipt), media_type="application/xml")
+        callback = self._public_url + STATUS_PATH if self._forget else None
+        return Response(_twiml(receipt, status_callback=callback), media_type="application/xml")
 
     async def status(self, request: Request) -> Response:
         form = await self._signed_form(request)
         if isinstance(form, Response):
             return form
-        message_sid = form.get("MessageSid") or form.get("SmsSid") or ""
+        try:
+            _check_account(form, account_sid=self._account_sid)
+            message_sid = _message_sid(form)
+        except BadTwilioForm as exc:
+            log.warning("refused a signed Twilio status callback: %s", exc)
+            return _text(400, str(exc))
         status = form.get("MessageStatus") or form.get("SmsStatus") or ""
-        if not message_sid or not status:
-            return _text(400, "MessageSid and MessageStatus are required")
+        if not status:
+            return _text(400, "MessageStatus is required")
         known = await record_status(
             self._db,
             vault=self._vault,
@@ -108,24 +173,51 @@ class TwilioWebhooks:
             provider_id=message_sid,
             status=status,
             opted_out=form.get("ErrorCode") == OPTED_OUT_CODE,
+            forget_at=self._clock() + FORGET_AFTER if self._forget else None,
         )
         if not known:
             log.info("status callback for a message we do not know")
         return Response(status_code=204)
 
 
-def _media_count(form: dict[str, str]) -> int:
-    try:
-        return max(0, int(form.get("NumMedia", "0") or "0"))
-    except ValueError:
-        return 1 if any(key.startswith("MediaUrl") for key in form) else 0
+def read_inbound(form: dict[str, str], *, account_sid: str) -> InboundSms:
+    """The fields of an inbound-message form, each as Twilio shapes it, or BadTwilioForm."""
+    _check_account(form, account_sid=account_sid)
+    message_sid = _message_sid(form)
+    sender = form.get("From", "")
+    if not E164.fullmatch(sender):
+        raise BadTwilioForm("From is not a phone number in E.164")
+    media = form.get("NumMedia", "0")
+    if not MEDIA_COUNT.fullmatch(media):
+        raise BadTwilioForm("NumMedia is not a count")
+    return InboundSms(
+        message_sid=message_sid, sender=sender, body=form.get("Body", ""), media=int(media)
+    )
 
 
-def _twiml(receipt: Receipt) -> str:
+def _check_account(form: dict[str, str], *, account_sid: str) -> None:
+    if form.get("AccountSid") != account_sid:
+        raise BadTwilioForm("AccountSid is not this account")
+
+
+def _message_sid(form: dict[str, str]) -> str:
+    sid = form.get("MessageSid", "")
+    if not MESSAGE_SID.fullmatch(sid):
+        raise BadTwilioForm("MessageSid is not a Twilio message SID")
+    for alias in ("SmsSid", "SmsMessageSid"):
+        if alias in form and form[alias] != sid:
+            raise BadTwilioForm(f"{alias} differs from MessageSid")
+    return sid
+
+
+def _twiml(receipt: Receipt, *, status_callback: str | None) -> str:
     response = MessagingResponse()
     # Twilio answers its opt-out words itself, and will not deliver to an opted-out
     # number: after STOP the reply is an empty <Response/>.
     if not receipt.opted_out:
         for reply in receipt.replies:
-            response.message(reply.text)
+            if status_callback is None:
+                response.message(reply.text)
+            else:
+                response.message(reply.text, status_callback=status_callback)
     return str(response)

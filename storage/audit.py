@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -36,16 +37,25 @@ async def record(
     actor_id: uuid.UUID | None = None,
     case_id: uuid.UUID | None = None,
     detail: str | None = None,
+    at: datetime | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            actor_kind=actor_kind,
-            actor_id=actor_id,
-            action=action,
-            case_id=case_id,
-            detail=detail,
-        )
+    event = AuditEvent(
+        actor_kind=actor_kind, actor_id=actor_id, action=action, case_id=case_id, detail=detail
     )
+    if at is not None:
+        event.at = at
+    session.add(event)
+
+
+async def keep_day_only(
+    session: AsyncSession, *, case_ids: list[uuid.UUID], day_of: Callable[[datetime], datetime]
+) -> None:
+    """Strip an erased witness's entries to the action and the day: who, which case, a
+    sealed detail and the time of day all go."""
+    query = select(AuditEvent).where(AuditEvent.case_id.in_(case_ids))
+    for event in (await session.execute(query)).scalars():
+        event.at = day_of(event.at)
+        event.actor_id = event.case_id = event.detail = None
 
 
 def _fit(text: str, budget: int) -> str:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 HASHER = PasswordHasher()
+MIN_PASSWORD = 12
 # E.164: "+" and up to 15 digits. Spaces, dashes, dots and brackets are dropped first.
 SMS_NUMBER = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # A private chat's id is positive; a staff group's is negative.
@@ -63,13 +64,11 @@ async def add_caseworker(
     languages: list[str],
     supervisor: bool,
 ) -> Caseworker:
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise InvalidAccount("usernames are 2-64 of a-z, 0-9, '.', '_' and '-'")
-    if len(password) < 12:
-        raise InvalidAccount("passwords must be at least 12 characters")
     account = Caseworker(
         username=username,
-        password_hash=HASHER.hash(password),
+        password_hash=_hashed(password),
         queues=",".join(queues),
         languages=",".join(languages),
         is_supervisor=supervisor,
@@ -83,6 +82,23 @@ async def add_caseworker(
     return account
 
 
+def set_password(account: Caseworker, *, password: str) -> None:
+    """Give an account a new password (kept only as its Argon2id hash)."""
+    account.password_hash = _hashed(password)
+
+
+def _hashed(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidAccount(f"passwords must be at least {MIN_PASSWORD} characters")
+    return HASHER.hash(password)
+
+
+async def every_caseworker(session: AsyncSession) -> list[Caseworker]:
+    """Every account, enabled or not, by username."""
+    query = select(Caseworker).order_by(Caseworker.username)
+    return list((await session.execute(query)).scalars())
+
+
 async def working(session: AsyncSession, *, queue: str, language: str) -> list[Caseworker]:
     """Active accounts that work this queue and speak this language."""
     query = select(Caseworker).where(Caseworker.disabled_at.is_(None)).order_by(Caseworker.username)
@@ -94,6 +110,9 @@ async def working(session: AsyncSession, *, queue: str, language: str) -> list[C
 
 
 async def by_username(session: AsyncSession, *, username: str) -> Caseworker | None:
+    """The account of this name; a name no account can have (too long, a NUL) finds none."""
+    if not USERNAME.fullmatch(username):
+        return None
     query = select(Caseworker).where(Caseworker.username == username)
     return (await session.execute(query)).scalar_one_or_none()
 

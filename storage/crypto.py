@@ -24,11 +24,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from storage.keyring import KeySource, UnknownKeyVersion
 
 FORMAT_V1 = b"\x01"
+# Sealed with a context beyond table, field and row (a message's direction and case).
+FORMAT_V2 = b"\x02"
 NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
 PSEUDONYM_LABEL = b"witness-intake/pseudonym/v1"
 TRANSIT_LABEL = b"witness-intake/transit/v1"
 STAFF_LABEL = b"witness-intake/staff/v1"
+CHECK_LABEL = b"witness-intake/check/v1"
 
 
 class DecryptionFailed(Exception):
@@ -49,19 +52,28 @@ def _aad(*parts: str) -> bytes:
     return "|".join(parts).encode("utf-8")
 
 
-def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def _seal(key: bytes, plaintext: bytes, aad: bytes, *, form: bytes = FORMAT_V1) -> bytes:
     nonce = secrets.token_bytes(NONCE_BYTES)
-    return FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, plaintext, FORMAT_V1 + aad)
+    return form + nonce + AESGCM(key).encrypt(nonce, plaintext, form + aad)
 
 
-def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
-    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
+def _open(key: bytes, blob: bytes, aad: bytes, *, form: bytes = FORMAT_V1) -> bytes:
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != form:
         raise DecryptionFailed("not a sealed value")
     nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
     try:
-        return AESGCM(key).decrypt(nonce, body, FORMAT_V1 + aad)
+        return AESGCM(key).decrypt(nonce, body, form + aad)
     except InvalidTag:
         raise DecryptionFailed("ciphertext does not open under this key and place") from None
+
+
+def _form(context: tuple[str, ...]) -> bytes:
+    return FORMAT_V2 if context else FORMAT_V1
+
+
+def is_legacy(blob: bytes) -> bool:
+    """Sealed before its field took a context: opened without one, then sealed anew."""
+    return blob[:1] == FORMAT_V1
 
 
 def staff_version(blob: bytes) -> int:
@@ -78,15 +90,35 @@ class DataKey:
         self.owner = owner
         self._key = key
 
-    def seal(self, plaintext: str, *, table: str, field: str, row: UUID | str) -> bytes:
-        return _seal(self._key, plaintext.encode("utf-8"), self._field_aad(table, field, row))
+    def seal(
+        self,
+        plaintext: str,
+        *,
+        table: str,
+        field: str,
+        row: UUID | str,
+        context: tuple[str, ...] = (),
+    ) -> bytes:
+        """Seal a field; `context` binds more of the row (changing it later fails to open)."""
+        aad = self._field_aad(table, field, row, context)
+        return _seal(self._key, plaintext.encode("utf-8"), aad, form=_form(context))
 
-    def open(self, blob: bytes, *, table: str, field: str, row: UUID | str) -> str:
-        plaintext = _open(self._key, blob, self._field_aad(table, field, row))
-        return plaintext.decode("utf-8")
+    def open(
+        self,
+        blob: bytes,
+        *,
+        table: str,
+        field: str,
+        row: UUID | str,
+        context: tuple[str, ...] = (),
+    ) -> str:
+        aad = self._field_aad(table, field, row, context)
+        return _open(self._key, blob, aad, form=_form(context)).decode("utf-8")
 
-    def _field_aad(self, table: str, field: str, row: UUID | str) -> bytes:
-        return _aad("field", table, field, str(row), f"dk:{self.owner}")
+    def _field_aad(
+        self, table: str, field: str, row: UUID | str, context: tuple[str, ...]
+    ) -> bytes:
+        return _aad("field", table, field, str(row), f"dk:{self.owner}", *context)
 
     def __repr__(self) -> str:
         return f"DataKey(owner={self.owner})"
@@ -154,6 +186,15 @@ class Vault:
             raise KeyUnavailable(str(exc)) from None
         aad = _aad("transit", str(row), f"mk:{version}")
         return _open(key, blob[2:], aad).decode("utf-8")
+
+    def reseal_transit(self, blob: bytes, *, row: UUID) -> bytes:
+        """The same transit payload, sealed under the active master key version."""
+        return self.seal_transit(self.open_transit(blob, row=row), row=row)
+
+    def check_value(self, version: int) -> bytes:
+        """A value only this master key version reproduces, stored to recognise it at start."""
+        key = self._derived(CHECK_LABEL, version)
+        return hmac.new(key, b"witness-intake master key check", hashlib.sha256).digest()
 
     def seal_staff(self, plaintext: str, *, table: str, field: str, row: UUID) -> bytes:
         """Seal a staff detail (an on-call caseworker's alert number or chat).

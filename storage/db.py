@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +29,20 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+# deadlock_detected, serialization_failure
+RETRYABLE_STATES = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    return state or getattr(cause, "sqlstate", None)
+
+
+class WriteConflict(Exception):
+    """A write collided with another (a row inserted twice at once); retrying may succeed."""
 
 
 class DatabaseUrlError(ValueError):
@@ -67,6 +82,8 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
         # FULL: a reply is only sent after its message survives a power cut too.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (an erased witness's) are overwritten, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
@@ -113,13 +130,27 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits when the block ends and rolls back if it raises."""
-        if self.is_sqlite:
-            async with self._write_lock, self._writer() as session, session.begin():
-                yield session
-        else:
-            async with self._writer() as session, session.begin():
-                yield session
+        """A transaction that commits when the block ends and rolls back if it raises.
+
+        A unique or foreign key conflict (two processes inserting the same row at once),
+        a deadlock or a serialization failure comes out as WriteConflict, so callers
+        above storage never see the driver's.
+        """
+        try:
+            if self.is_sqlite:
+                async with self._write_lock, self._writer() as session, session.begin():
+                    yield session
+            else:
+                async with self._writer() as session, session.begin():
+                    yield session
+        except IntegrityError as exc:
+            raise WriteConflict(type(exc.orig).__name__) from exc
+        except DBAPIError as exc:
+            # PostgreSQL broke a deadlock or a serialization conflict by rolling this
+            # transaction back: nothing of it was written, and trying again is safe.
+            if _sqlstate(exc) in RETRYABLE_STATES:
+                raise WriteConflict(_sqlstate(exc) or "conflict") from exc
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -10,13 +10,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
+import re
 import secrets
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 KEY_BYTES = 32
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
 
 class MasterKeyError(Exception):
@@ -32,9 +38,12 @@ def encode_key(raw: bytes) -> str:
 
 
 def decode_key(text: str) -> bytes:
+    """A key from its base64url form, strictly: any other character is refused, not skipped."""
     text = text.strip()
+    if not BASE64URL.fullmatch(text):
+        raise MasterKeyError("a master key is not valid base64url")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise MasterKeyError("a master key is not valid base64url") from exc
     if len(raw) != KEY_BYTES:
@@ -56,6 +65,9 @@ class Keyring:
     def __post_init__(self) -> None:
         if self.active not in self.keys:
             raise MasterKeyError(f"the active master key version {self.active} is missing")
+        if len(set(self.keys.values())) != len(self.keys):
+            # Two versions, one key: retiring the "old" one would retire nothing.
+            raise MasterKeyError("two master key versions hold the same key")
 
     def key(self, version: int) -> bytes:
         try:
@@ -89,29 +101,57 @@ def parse_env_keys(value: str) -> Keyring:
 class KeySource:
     """Where the master keys come from; a file source notices when another process rotates."""
 
-    def __init__(self, *, env_value: str | None, key_file: Path) -> None:
+    def __init__(
+        self, *, env_value: str | None, key_file: Path, create_missing: bool = False
+    ) -> None:
+        """Read the keys; a missing key file is created only with `create_missing`.
+
+        The service itself never passes it: it creates the first key only after seeing
+        that its database holds nothing sealed (`storage.keychecks`).
+        """
         self._env_value = env_value
         self._key_file = key_file
         self._lock = threading.Lock()
         self._mtime: float | None = None
-        self._keyring = self._load()
+        self._keyring: Keyring | None = None
+        if env_value is not None or key_file.exists() or create_missing:
+            self._keyring = self._load()
 
     @property
     def from_environment(self) -> bool:
         return self._env_value is not None
 
     @property
+    def configured(self) -> bool:
+        """Whether any master key is configured (the variable, or an existing key file)."""
+        return self._keyring is not None
+
+    @property
+    def describe(self) -> str:
+        return "INTAKE_MASTER_KEY" if self.from_environment else f"the key file {self._key_file}"
+
+    @property
     def keyring(self) -> Keyring:
+        if self._keyring is None:
+            raise MasterKeyError(
+                f"no master key: set INTAKE_MASTER_KEY or restore {self._key_file}"
+            )
+        return self._keyring
+
+    def create_first(self) -> Keyring:
+        """Create the key file with a first key (for a database that holds nothing sealed)."""
+        with self._lock:
+            self._keyring = self._load()
         return self._keyring
 
     def refresh(self) -> Keyring:
         """Re-read the key file if it changed (a `keys rotate` in another process)."""
-        if self._env_value is None:
+        if self._env_value is None and self._keyring is not None:
             with self._lock:
                 mtime = self._key_file.stat().st_mtime if self._key_file.exists() else None
                 if mtime != self._mtime:
                     self._keyring = self._load()
-        return self._keyring
+        return self.keyring
 
     def add_version(self) -> Keyring:
         """Create a new active master key version in the key file."""
@@ -150,7 +190,14 @@ class KeySource:
             return parse_env_keys(self._env_value)
         if not self._key_file.exists():
             self._write(Keyring(keys={1: generate_key()}, active=1), create=True)
-        self._mtime = self._key_file.stat().st_mtime
+        status = self._key_file.stat()
+        self._mtime = status.st_mtime
+        if status.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            log.warning(
+                "the key file %s can be read by others (mode %o): chmod 600 it",
+                self._key_file,
+                stat.S_IMODE(status.st_mode),
+            )
         try:
             data = json.loads(self._key_file.read_text("utf-8"))
             keys = {int(v): decode_key(k) for v, k in data["keys"].items()}

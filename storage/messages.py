@@ -7,13 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.crypto import DataKey, Vault
+from storage.crypto import DataKey, Vault, is_legacy
 from storage.models import Message, OutboxItem
 
 PROVIDER_PURPOSE = "provider-message-id"
+SEALED_FIELDS = ("body", "options", "handle")
 
 
 @dataclass(frozen=True)
@@ -55,22 +56,17 @@ async def add_message(
     options: str | None = None,
     handle: str | None = None,
 ) -> Message:
-    message_id = uuid.uuid4()
     message = Message(
-        id=message_id,
+        id=uuid.uuid4(),
         witness_id=key.owner,
         case_id=case_id,
         direction=direction,
-        body_sealed=key.seal(text, table="messages", field="body", row=message_id),
         provider_key=provider_key,
         reply_to_id=reply_to_id,
         delivery=delivery,
-        options_sealed=(
-            key.seal(options, table="messages", field="options", row=message_id)
-            if options
-            else None
-        ),
     )
+    message.body_sealed = _seal(message, key, "body", text)
+    set_options(message, key, options)
     if handle is not None:
         set_handle(message, key, handle)
     session.add(message)
@@ -113,6 +109,7 @@ async def enqueue_erasure(
     address: str,
     farewell: list[str],
     handles: list[str],
+    at: datetime | None = None,
 ) -> OutboxItem:
     """Owe a just-erased witness a goodbye and a cleaned chat, sealed under the transit key."""
     item_id = uuid.uuid4()
@@ -124,6 +121,8 @@ async def enqueue_erasure(
         channel=channel,
         payload_sealed=vault.seal_transit(json.dumps(work), row=item_id),
     )
+    if at is not None:
+        item.next_attempt_at = at
     session.add(item)
     return item
 
@@ -139,16 +138,56 @@ async def recent_handles(session: AsyncSession, *, key: DataKey, since: datetime
     return [h for h in handles if h is not None]
 
 
-def open_body(message: Message, key: DataKey) -> str | None:
-    if message.body_sealed is None:
+def _context(message: Message) -> tuple[str, ...]:
+    """What a message's sealed fields are bound to beyond their row: which way it went and
+    whose case it belongs to, so a database writer cannot turn an inbound message into an
+    outbound one, or move it to another case."""
+    return (f"direction:{message.direction}", f"case:{message.case_id or '-'}")
+
+
+def _seal(message: Message, key: DataKey, field: str, text: str) -> bytes:
+    return key.seal(text, table="messages", field=field, row=message.id, context=_context(message))
+
+
+def _open(message: Message, key: DataKey, field: str, blob: bytes | None) -> str | None:
+    if blob is None:
         return None
-    return key.open(message.body_sealed, table="messages", field="body", row=message.id)
+    return key.open(blob, table="messages", field=field, row=message.id, context=_context(message))
+
+
+def _sealed(message: Message, field: str) -> bytes | None:
+    blob: bytes | None = getattr(message, f"{field}_sealed")
+    return blob
+
+
+def _reseal(message: Message, key: DataKey, *, case_id: uuid.UUID | None) -> None:
+    """Give a message to another case (or none), its sealed fields bound anew."""
+    opened = {field: _open(message, key, field, _sealed(message, field)) for field in SEALED_FIELDS}
+    message.case_id = case_id
+    for field, text in opened.items():
+        setattr(
+            message, f"{field}_sealed", None if text is None else _seal(message, key, field, text)
+        )
+
+
+def reseal_legacy(message: Message, key: DataKey) -> bool:
+    """Bind a message sealed before fields took a context; False if it already was."""
+    legacy = False
+    for field in SEALED_FIELDS:
+        blob = _sealed(message, field)
+        if blob is not None and is_legacy(blob):
+            text = key.open(blob, table="messages", field=field, row=message.id)
+            setattr(message, f"{field}_sealed", _seal(message, key, field, text))
+            legacy = True
+    return legacy
+
+
+def open_body(message: Message, key: DataKey) -> str | None:
+    return _open(message, key, "body", message.body_sealed)
 
 
 def open_options(message: Message, key: DataKey) -> str | None:
-    if message.options_sealed is None:
-        return None
-    return key.open(message.options_sealed, table="messages", field="options", row=message.id)
+    return _open(message, key, "options", message.options_sealed)
 
 
 async def with_keyboards(session: AsyncSession, *, witness_id: uuid.UUID) -> list[Message]:
@@ -168,20 +207,16 @@ async def with_keyboards(session: AsyncSession, *, witness_id: uuid.UUID) -> lis
 
 def set_options(message: Message, key: DataKey, options: str | None) -> None:
     """Store the message's buttons anew, sealed; None means it has none any more."""
-    message.options_sealed = (
-        key.seal(options, table="messages", field="options", row=message.id) if options else None
-    )
+    message.options_sealed = _seal(message, key, "options", options) if options else None
 
 
 def set_handle(message: Message, key: DataKey, handle: str) -> None:
     """Keep, sealed, the provider's handle for this message in the witness's chat."""
-    message.handle_sealed = key.seal(handle, table="messages", field="handle", row=message.id)
+    message.handle_sealed = _seal(message, key, "handle", handle)
 
 
 def open_handle(message: Message, key: DataKey) -> str | None:
-    if message.handle_sealed is None:
-        return None
-    return key.open(message.handle_sealed, table="messages", field="handle", row=message.id)
+    return _open(message, key, "handle", message.handle_sealed)
 
 
 async def replies_to(session: AsyncSession, *, message_id: uuid.UUID) -> list[Message]:
@@ -189,15 +224,11 @@ async def replies_to(session: AsyncSession, *, message_id: uuid.UUID) -> list[Me
     return list((await session.execute(query)).scalars())
 
 
-async def attach_to_case(
-    session: AsyncSession, *, witness_id: uuid.UUID, case_id: uuid.UUID
-) -> None:
+async def attach_to_case(session: AsyncSession, *, key: DataKey, case_id: uuid.UUID) -> None:
     """Give the intake's messages to the case it opened, so the transcript is whole."""
-    await session.execute(
-        update(Message)
-        .where(Message.witness_id == witness_id, Message.case_id.is_(None))
-        .values(case_id=case_id)
-    )
+    query = select(Message).where(Message.witness_id == key.owner, Message.case_id.is_(None))
+    for message in (await session.execute(query)).scalars():
+        _reseal(message, key, case_id=case_id)
 
 
 async def transcript(

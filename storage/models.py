@@ -104,6 +104,26 @@ class DataKeyRow(Base):
     witness: Mapped[object] = _parent("Witness")
 
 
+class MasterKeyCheck(Base):
+    """A value only the right master key version reproduces: a wrong or missing key is
+    refused at start instead of silently sealing new data under a stranger's key."""
+
+    __tablename__ = "master_key_checks"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    check_value: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class ErasedReference(Base):
+    """A keyed hash of the reference of a case whose witness was erased, and nothing else:
+    a caseworker who still holds the reference is told the case is closed, while the case
+    row itself no longer carries it."""
+
+    __tablename__ = "erased_references"
+
+    reference_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+
+
 class Conversation(Base):
     """The engine's state for one witness, sealed."""
 
@@ -142,8 +162,9 @@ class Case(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    reference: Mapped[str] = mapped_column(String(9), unique=True)
-    witness_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("witnesses.id"), index=True)
+    # Both go when the witness is erased: only the aggregate facts stay.
+    reference: Mapped[str | None] = mapped_column(String(9), unique=True)
+    witness_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("witnesses.id"), index=True)
     queue: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(8))
     # 0 = urgent, 1 = high, 2 = normal: orders a queue without a CASE expression.
@@ -205,7 +226,8 @@ class OutboxItem(Base):
     `kind` "message" delivers a stored message; "keyboard" re-draws (or removes) the
     buttons under a message already sent, from what that message stores now; "erase"
     carries, sealed under the transit key, what is needed to say goodbye and clean the
-    chat after a witness's data key is gone.
+    chat after a witness's data key is gone; "forget" carries, sealed the same way, the id
+    of a message whose copy the provider keeps, to delete it there; "alert" tells staff.
     """
 
     __tablename__ = "outbox"
@@ -217,7 +239,8 @@ class OutboxItem(Base):
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     payload_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
-    witness_id: Mapped[uuid.UUID] = mapped_column(
+    # None for work that outlives an erased witness ("erase", "forget"): it names no one.
+    witness_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("witnesses.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(16))

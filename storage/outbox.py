@@ -23,6 +23,10 @@ from storage.models import Message, OutboxItem, Witness, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 ALERT = "alert"
+ERASE = "erase"
+FORGET = "forget"
+# Work that outlives an erased witness: it names no one, and its row goes once done.
+TRANSIT_KINDS = (ERASE, FORGET)
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,8 @@ class Alert:
 
     address: str
     text: str
-    case_id: uuid.UUID
+    # None: an alert about the service itself, naming no case.
+    case_id: uuid.UUID | None
 
     def __repr__(self) -> str:
         return f"Alert(case_id={self.case_id}, address=**********)"
@@ -88,6 +93,9 @@ async def mark_sent(session: AsyncSession, *, item_id: uuid.UUID) -> OutboxItem 
     item.payload_sealed = None
     if item.message_id is not None and item.kind == "message":
         await set_delivery(session, message_id=item.message_id, delivery="sent")
+    if item.kind in TRANSIT_KINDS:
+        # Even its time of day could be matched against a carrier's records.
+        await session.delete(item)
     await session.flush()
     return item
 
@@ -111,6 +119,8 @@ async def mark_failed(session: AsyncSession, *, item_id: uuid.UUID, error: str) 
     # A keyboard item only touches the buttons: the message's own delivery stands.
     if item.message_id is not None and item.kind == "message":
         await set_delivery(session, message_id=item.message_id, delivery="failed")
+    if item.kind in TRANSIT_KINDS:
+        await session.delete(item)
     await session.flush()
 
 
@@ -148,8 +158,8 @@ async def enqueue_alert(
     session: AsyncSession,
     *,
     vault: Vault,
-    witness_id: uuid.UUID,
-    case_id: uuid.UUID,
+    witness_id: uuid.UUID | None,
+    case_id: uuid.UUID | None,
     channel: str,
     address: str,
     text: str,
@@ -160,7 +170,7 @@ async def enqueue_alert(
     holds nothing of theirs, and is not ordered among their messages.
     """
     item_id = uuid.uuid4()
-    work = {"address": address, "text": text, "case": str(case_id)}
+    work = {"address": address, "text": text, "case": str(case_id) if case_id else None}
     item = OutboxItem(
         id=item_id,
         kind=ALERT,
@@ -181,4 +191,47 @@ def open_alert(item: OutboxItem, *, vault: Vault) -> Alert | None:
     work = json.loads(
         vault.open_staff(item.payload_sealed, table="outbox", field="payload", row=item.id)
     )
-    return Alert(address=work["address"], text=work["text"], case_id=uuid.UUID(work["case"]))
+    case = uuid.UUID(work["case"]) if work.get("case") else None
+    return Alert(address=work["address"], text=work["text"], case_id=case)
+
+
+async def enqueue_forget(
+    session: AsyncSession, *, vault: Vault, channel: str, provider_id: str, at: datetime
+) -> OutboxItem:
+    """Owe the provider a delete of its copy of one message, from `at` on.
+
+    The item names no witness and holds the provider's id only sealed under the transit
+    key, so it survives (and says nothing about) an erasure in between.
+    """
+    item_id = uuid.uuid4()
+    item = OutboxItem(
+        id=item_id,
+        kind=FORGET,
+        witness_id=None,
+        channel=channel,
+        next_attempt_at=at,
+        payload_sealed=vault.seal_transit(json.dumps({"provider_id": provider_id}), row=item_id),
+    )
+    session.add(item)
+    return item
+
+
+def open_transit(item: OutboxItem, *, vault: Vault) -> dict[str, object] | None:
+    """What an "erase" or "forget" item carries; None once done (the payload goes then)."""
+    if item.kind not in TRANSIT_KINDS or item.payload_sealed is None:
+        return None
+    work: dict[str, object] = json.loads(vault.open_transit(item.payload_sealed, row=item.id))
+    return work
+
+
+async def sealed_items(session: AsyncSession) -> list[OutboxItem]:
+    """Items still carrying a payload (transit or staff seal), locked; few at any time."""
+    query = select(OutboxItem).where(OutboxItem.payload_sealed.is_not(None)).with_for_update()
+    return list((await session.execute(query)).scalars())
+
+
+def sealed_version(item: OutboxItem) -> int | None:
+    """The master key version an item's payload is sealed under (both seals prefix it)."""
+    if item.payload_sealed is None:
+        return None
+    return int.from_bytes(item.payload_sealed[:2], "big")

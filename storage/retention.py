@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 
-from storage import audit
+from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Case, Witness, utcnow
 from storage.witnesses import erase_witness
@@ -14,7 +14,9 @@ from storage.witnesses import erase_witness
 BATCH = 200
 
 
-async def purge(db: Database, *, retention_days: int, now: datetime | None = None) -> int:
+async def purge(
+    db: Database, *, vault: Vault, retention_days: int, now: datetime | None = None
+) -> int:
     """Apply retention now; returns how many witnesses were erased."""
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     recent_or_open = exists().where(
@@ -22,9 +24,11 @@ async def purge(db: Database, *, retention_days: int, now: datetime | None = Non
         (Case.status != "closed") | (Case.closed_at >= cutoff),
     )
     # Chosen and erased in one transaction, so a witness who writes meanwhile is kept.
+    # A witness erased before erasure removed rows (erased_at set) is finished off too.
+    due = (Witness.last_active_at < cutoff) & ~recent_or_open
     query = (
         select(Witness.id)
-        .where(Witness.erased_at.is_(None), Witness.last_active_at < cutoff, ~recent_or_open)
+        .where(Witness.erased_at.is_not(None) | due)
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     )
@@ -33,10 +37,9 @@ async def purge(db: Database, *, retention_days: int, now: datetime | None = Non
         async with db.write() as session:
             batch = list((await session.execute(query)).scalars())
             for witness_id in batch:
-                for case_id in await erase_witness(session, witness_id=witness_id):
-                    await audit.record(
-                        session, actor_kind="system", action="case.expired", case_id=case_id
-                    )
+                await erase_witness(
+                    session, vault=vault, witness_id=witness_id, actor_kind="system"
+                )
         if not batch:
             return erased
         erased += len(batch)

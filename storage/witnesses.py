@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import audit
 from storage.crypto import DataKey, KeyUnavailable, Vault, WrappedKey
 from storage.models import (
     Case,
     Conversation,
     DataKeyRow,
+    ErasedReference,
     Message,
     OutboxItem,
     Witness,
     utcnow,
 )
+from storage.outbox import TRANSIT_KINDS
 
 LOOKUP_PURPOSE = "witness-address"
+ERASED_REFERENCE_PURPOSE = "erased-case-reference"
 ALIAS_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
@@ -42,6 +46,11 @@ async def find_witness(
     if lock:
         query = query.with_for_update()
     return (await session.execute(query)).scalars().first()
+
+
+async def lock(session: AsyncSession, *, witness_id: uuid.UUID) -> None:
+    """Take the witness's row lock: whoever writes their messages takes it first."""
+    await session.execute(select(Witness.id).where(Witness.id == witness_id).with_for_update())
 
 
 async def create_witness(
@@ -80,48 +89,79 @@ def reply_address(witness: Witness, key: DataKey) -> str:
     return key.open(witness.address_sealed, table="witnesses", field="address", row=witness.id)
 
 
-async def erase_witness(session: AsyncSession, *, witness_id: uuid.UUID) -> list[uuid.UUID]:
-    """Crypto-shred a witness: delete their data key, then the sealed fields as well.
+async def erase_witness(
+    session: AsyncSession, *, vault: Vault, witness_id: uuid.UUID, actor_kind: str = "witness"
+) -> list[uuid.UUID]:
+    """Crypto-shred a witness, then remove everything that could link rows back to them.
 
-    Deleting the key is what makes every copy (backups included, once the master key
-    version of that time is retired) unreadable; clearing the columns too keeps the
-    live database small and obviously empty. Returns the ids of their cases.
+    Deleting the data key is what makes every copy (backups included, once the master
+    key version of that time is retired) unreadable. Then the witness row (and with it
+    the lookup hash), their conversation and every message row (provider id hashes,
+    sealed handles and options, to-the-microsecond times) are deleted; their cases keep
+    only the aggregate facts (queue, needs, priority, language, the days they opened and
+    closed, the outcome) and their audit entries only the action and the day. Work that
+    must outlive them ("erase", "forget") stays in the outbox, naming no one. Cases still
+    open close as "erased" (a witness's request) or "expired" (retention, the "system"
+    actor), audited the same day-only way. Returns the ids of their cases.
     """
-    now = utcnow()
-    await session.execute(delete(DataKeyRow).where(DataKeyRow.witness_id == witness_id))
-    await session.execute(delete(Conversation).where(Conversation.witness_id == witness_id))
-    await session.execute(
-        update(Witness)
-        .where(Witness.id == witness_id)
-        .values(lookup_key=None, lookup_version=None, address_sealed=None, erased_at=now)
-    )
-    await session.execute(
-        update(Message).where(Message.witness_id == witness_id).values(body_sealed=None)
-    )
-    await session.execute(
-        update(OutboxItem)
-        .where(
-            OutboxItem.witness_id == witness_id,
-            OutboxItem.status == "pending",
-            OutboxItem.kind == "message",
-        )
-        .values(status="failed", last_error="erased")
+    outcome, action = (
+        ("expired", "case.expired") if actor_kind == "system" else ("erased", "case.erased")
     )
     case_ids = list(
         (await session.execute(select(Case.id).where(Case.witness_id == witness_id))).scalars()
     )
+    await session.execute(delete(DataKeyRow).where(DataKeyRow.witness_id == witness_id))
+    await session.execute(delete(Conversation).where(Conversation.witness_id == witness_id))
     await session.execute(
-        update(Case)
-        .where(Case.witness_id == witness_id)
-        .values(
-            answers_sealed=None,
-            outcome_sealed=None,
-            status="closed",
-            outcome="erased",
-            closed_at=now,
-        )
+        update(OutboxItem)
+        .where(OutboxItem.witness_id == witness_id, OutboxItem.kind.in_(TRANSIT_KINDS))
+        .values(witness_id=None)
     )
+    await session.execute(delete(OutboxItem).where(OutboxItem.witness_id == witness_id))
+    await session.execute(delete(Message).where(Message.witness_id == witness_id))
+    today = day_of(utcnow())
+    for case in (await session.execute(select(Case).where(Case.id.in_(case_ids)))).scalars():
+        if case.reference is not None:
+            session.add(ErasedReference(reference_key=erased_reference_key(vault, case.reference)))
+        _keep_aggregate_facts(case, outcome=outcome, today=today)
+    await session.flush()
+    await audit.keep_day_only(session, case_ids=case_ids, day_of=day_of)
+    for _case_id in case_ids:
+        await audit.record(session, actor_kind=actor_kind, action=action, at=today)
+    await session.execute(delete(Witness).where(Witness.id == witness_id))
     return case_ids
+
+
+def _keep_aggregate_facts(case: Case, *, outcome: str, today: datetime) -> None:
+    if case.status != "closed":
+        case.status, case.outcome, case.closed_at = "closed", outcome, today
+    opened = day_of(case.created_at)
+    case.created_at = case.updated_at = case.witness_active_at = opened
+    case.closed_at = day_of(case.closed_at) if case.closed_at else today
+    case.witness_id = case.reference = None
+    case.answers_sealed = case.outcome_sealed = None
+    case.assigned_to = case.previous_holder = None
+    case.claimed_at = case.touched_at = case.due_at = None
+    case.escalated_at = case.alerted_at = None
+    case.triage = ""
+
+
+def erased_reference_key(vault: Vault, reference: str, *, version: int | None = None) -> bytes:
+    return vault.pseudonym(reference, purpose=ERASED_REFERENCE_PURPOSE, version=version)
+
+
+async def was_erased(session: AsyncSession, *, vault: Vault, reference: str) -> bool:
+    """Whether a case of this reference existed and its witness was erased."""
+    keys = vault.pseudonym_candidates(reference, purpose=ERASED_REFERENCE_PURPOSE)
+    query = select(ErasedReference.reference_key).where(
+        ErasedReference.reference_key.in_(list(keys.values()))
+    )
+    return (await session.execute(query.limit(1))).first() is not None
+
+
+def day_of(moment: datetime) -> datetime:
+    """Midnight UTC of a moment's day: all that erased records keep of a time."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 async def touch(session: AsyncSession, *, witness: Witness, when: datetime | None = None) -> None:

@@ -139,6 +139,6 @@ async def services(tmp_path: Path, database_url: str) -> AsyncIterator[Services]
     from bot.app import build_services
 
     built = build_services(make_settings(tmp_path / "data", database_url))
-    await built.db.migrate()
+    await built.start()
     yield built
     await built.close()

@@ -49,13 +49,16 @@ async def running_service(
     built = make_settings(data_dir, database_url, **settings)
     services = build_services(built, clock=clock) if clock else build_services(built)
     try:
-        await services.db.migrate()
+        await services.start()
         app = build_web_app(services)
     except BaseException:
         sock.close()
         await services.close()
         raise
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    # As `serve` runs it: the service, not uvicorn, decides whom X-Forwarded-For is from.
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

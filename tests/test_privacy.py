@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from bot.app import Services, build_services
 from bot.desk import InboundMessage
 from bot.intake.model import Channel
-from tests.canaries import files_under, find_canaries, log_lines, table_rows
+from storage import witnesses
+from storage.models import AuditEvent, Case, Message, utcnow
+from storage.retention import purge
+from storage.witnesses import day_of
+from tests.canaries import files_under, find_canaries, log_lines, row_counts, table_rows
 from tests.conftest import make_settings
 from tests.intake_scripts import ENGLISH_MOVE, SPANISH_SUPPORT
 
@@ -54,7 +61,7 @@ async def test_canaries_never_reach_sqlite_files_or_logs(
     caplog.set_level(logging.DEBUG)
     data_dir = tmp_path / "data"
     services = build_services(make_settings(data_dir, f"sqlite:///{data_dir / 'intake.db'}"))
-    await services.db.migrate()
+    await services.start()
     await run_intakes(services)
 
     # While the service runs, the newest pages sit in the -wal and -shm files.
@@ -72,7 +79,7 @@ async def test_canaries_never_reach_table_rows_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     services = build_services(make_settings(tmp_path / "data", database_url))
-    await services.db.migrate()
+    await services.start()
     try:
         await run_intakes(services)
         rows = await table_rows(services.db)
@@ -90,3 +97,97 @@ def test_the_search_finds_what_it_looks_for() -> None:
     assert find([("digits", b"..15550139876..")])
     assert find([("upper", NARRATIVE.upper().encode())])
     assert not find([("clean", b"nothing to see")])
+
+
+@dataclass(frozen=True)
+class Traces:
+    """What could link rows back to one witness or their provider records."""
+
+    hashes: list[bytes]
+    provider_ids: list[str]
+    times: list[str]
+    words: list[str]
+
+    def found_in(self, blobs: list[tuple[str, bytes]]) -> list[str]:
+        hits = [f"hash in {where}" for where, blob in blobs for h in self.hashes if h in blob]
+        hits += find_canaries([*self.provider_ids, *self.words], blobs)
+        # A time of day to the microsecond, in the dump's rendering of a timestamp.
+        hits += [
+            f"{t} in {where}" for where, blob in blobs for t in self.times if t.encode() in blob
+        ]
+        return hits
+
+
+async def traces_of(services: Services, address: str) -> Traces:
+    async with services.db.read() as session:
+        witness = await witnesses.find_witness(
+            session, vault=services.vault, channel="sms", address=address, lock=False
+        )
+        assert witness is not None and witness.lookup_key is not None
+        sent = list(
+            (
+                await session.execute(select(Message).where(Message.witness_id == witness.id))
+            ).scalars()
+        )
+        case = (
+            await session.execute(select(Case).where(Case.witness_id == witness.id))
+        ).scalar_one()
+    moments = [witness.created_at, witness.last_active_at, case.updated_at]
+    moments += [m.created_at for m in sent]
+    assert case.reference is not None
+    return Traces(
+        hashes=[witness.lookup_key, *(m.provider_key for m in sent if m.provider_key)],
+        provider_ids=[f"SM{i:032x}" for i in range(len(ENGLISH_MOVE))],
+        times=sorted({m.strftime("%H:%M:%S.%f") for m in moments if m.microsecond}),
+        words=[witness.alias, case.reference, str(witness.id), str(witness.id.hex)],
+    )
+
+
+@pytest.mark.parametrize("how", ["erasure", "retention"])
+async def test_nothing_linkable_is_left_after_erasure_or_retention(
+    tmp_path: Path, db_kind: str, database_url: str, how: str
+) -> None:
+    services = build_services(make_settings(tmp_path / "data", database_url))
+    await services.start()
+    try:
+        await run_intakes(services)
+        traces = await traces_of(services, PHONE)
+        assert len(traces.hashes) > len(ENGLISH_MOVE) and traces.times
+        rows = await table_rows(services.db)
+        assert traces.found_in(rows)  # the search can find them while they are there
+
+        if how == "erasure":
+            for text in ("DELETE", "YES"):
+                await services.desk.receive(
+                    InboundMessage(channel=Channel.SMS, address=PHONE, text=text)
+                )
+        else:
+            async with services.db.write() as session:
+                await session.execute(
+                    update(Case)
+                    .where(Case.reference.is_not(None), Case.language == "en")
+                    .values(status="closed", closed_at=utcnow() - timedelta(days=200))
+                )
+            later = utcnow() + timedelta(days=120)
+            assert await purge(services.db, vault=services.vault, retention_days=90, now=later) == 1
+
+        rows = await table_rows(services.db)
+        assert traces.found_in(rows) == []
+        counts = await row_counts(services.db)
+        assert counts["witnesses"] == 1  # the Spanish-speaking witness stays whole
+        assert counts["cases"] == 2  # the erased one keeps its aggregate facts
+        async with services.db.read() as session:
+            gone = (
+                await session.execute(select(Case).where(Case.witness_id.is_(None)))
+            ).scalar_one()
+            audit = list((await session.execute(select(AuditEvent))).scalars())
+        assert (gone.queue, gone.language, gone.status) == ("relocation", "en", "closed")
+        assert gone.needs and gone.outcome == ("erased" if how == "erasure" else None)
+        days = [e.at for e in audit if e.case_id is None]
+        assert days and all(at == day_of(at) for at in days)
+    finally:
+        await services.close()
+    if db_kind == "sqlite":
+        # Not even the file's free pages keep them.
+        files = [(n, b) for n, b in files_under(tmp_path / "data") if "intake.db" in n]
+        assert [h for h in traces.hashes if any(h in blob for _, blob in files)] == []

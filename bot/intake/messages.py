@@ -322,6 +322,22 @@ ACKNOWLEDGED: Message = (
     ),
 )
 
+# Once per flood (bot/flood.py): every message is kept, but not each one answered.
+FLOOD_NOTICE: Message = (
+    Text(
+        en=(
+            "We got your messages and keep every one. For now we will not answer each one; "
+            "we will answer again when you write less often. In danger now? Call "
+            f"{EMERGENCY_NUMBER}."
+        ),
+        es=(
+            "Recibimos sus mensajes y los guardamos todos. Por ahora no contestamos cada uno; "
+            "volveremos a contestar cuando escriba menos seguido. ¿Peligro ahora? Llame al "
+            f"{EMERGENCY_NUMBER}."
+        ),
+    ),
+)
+
 # Understanding: confirming an answer, and what the witness is told about it.
 DID_YOU_MEAN = Text(en="Did you mean: {answer}?", es="¿Quiso decir: {answer}?")
 YES_LABEL = Text(en="Yes", es="Sí")
@@ -377,4 +393,5 @@ ALL_MESSAGES: dict[str, Message] = {
     "FAST_SENT": FAST_SENT,
     "FAST_LATER": FAST_LATER,
     "AMENDED": AMENDED,
+    "FLOOD_NOTICE": FLOOD_NOTICE,
 }

@@ -23,7 +23,7 @@ STAFF_DATA = [TYPED_NUMBER, NUMBER, GROUP_CHAT, PRIVATE_CHAT]
 
 
 def vault_for(data_dir: Path) -> Vault:
-    return Vault(KeySource(env_value=None, key_file=data_dir / "master.keys"))
+    return Vault(KeySource(env_value=None, key_file=data_dir / "master.keys", create_missing=True))
 
 
 async def contacts(database_url: str, data_dir: Path, username: str) -> list[AlertContact]:

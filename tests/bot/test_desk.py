@@ -170,17 +170,23 @@ async def test_delete_confirmed_shreds_the_witness(services: Services) -> None:
     erased = await say(services, "yes")
     assert erased.erased and erased.replies
 
+    assert case.witness_id is not None
     async with services.db.read() as session:
         assert await session.get(DataKeyRow, case.witness_id) is None
         witness = await session.get(Witness, case.witness_id)
-        bodies = [m.body_sealed for m in (await session.execute(select(Message))).scalars()]
+        left = list((await session.execute(select(Message))).scalars())
         closed = await session.get(Case, case.id)
         with pytest.raises(KeyUnavailable):
             await witnesses.data_key_for(session, vault=services.vault, witness_id=case.witness_id)
-    assert witness is not None and witness.lookup_key is None and witness.address_sealed is None
-    assert bodies and all(body is None for body in bodies)
+    # No witness row (no lookup hash), no message rows; the case keeps aggregate facts only.
+    assert witness is None and left == [] and sealed
     assert closed is not None and (closed.status, closed.outcome) == ("closed", "erased")
-    assert closed.answers_sealed is None and old_answers is not None and sealed
+    assert closed.answers_sealed is None and old_answers is not None
+    assert closed.witness_id is None and closed.reference is None
+    assert (closed.queue, closed.needs, closed.language) == (case.queue, case.needs, case.language)
+    midnight = {"hour": 0, "minute": 0, "second": 0, "microsecond": 0}
+    assert closed.closed_at is not None and closed.closed_at == closed.closed_at.replace(**midnight)
+    assert closed.created_at == case.created_at.replace(**midnight)
 
     # A backup still holds the wrapped key; once its master version is retired it is dead.
     wrapped = WrappedKey(backup_key.master_version, backup_key.wrapped)
@@ -192,7 +198,7 @@ async def test_delete_confirmed_shreds_the_witness(services: Services) -> None:
 
     # Writing again starts a brand-new, unlinked witness.
     fresh = await say(services, "hi")
-    assert fresh.alias is not None and fresh.alias != witness.alias
+    assert fresh.alias is not None and fresh.alias != erased.alias
 
 
 async def test_delete_cancelled_keeps_everything(services: Services) -> None:

@@ -5,7 +5,9 @@ api.twilio.com does: HTTP basic auth with the account SID and auth token (401, c
 on mismatch), a form-encoded body, and a 201 JSON Message resource with a fresh
 "SM" + 32-hex SID. Every attempt is kept in `requests`, every accepted message in `sent`,
 and `fail_next(...)` scripts the next answers (500, 429 with Retry-After, 400 with a
-Twilio error code such as 21610).
+Twilio error code such as 21610). The account's phone numbers are IncomingPhoneNumbers
+resources (list with a PhoneNumber filter, update by SID): `numbers`, `number(...)`, and
+every update's form in `number_updates`.
 
 Pointing the real twilio client at a custom base URL
 ----------------------------------------------------
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,11 +86,13 @@ ERROR_MESSAGES = {
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
+    20009: "Cannot delete this resource before it is complete",
 }
 DEFAULT_CODE_FOR_STATUS = {
     400: 21211,
     401: 20003,
     404: 20404,
+    409: 20009,
     429: 20429,
     500: 20500,
     503: 20503,
@@ -126,6 +131,16 @@ class SentSms:
 
 
 @dataclass(frozen=True)
+class MessageRecord:
+    """Twilio's record of one message, kept until it is deleted through the API."""
+
+    sid: str
+    to: str
+    from_: str
+    direction: str
+
+
+@dataclass(frozen=True)
 class TwilioFailure:
     """A scripted error answer, used once by the next authenticated Messages request."""
 
@@ -151,6 +166,16 @@ class FakeTwilio(LocalServer):
         self.requests: list[TwilioRequest] = []
         self.sent: list[SentSms] = []
         self._failures: list[TwilioFailure] = []
+        # The account's phone numbers (IncomingPhoneNumber resources) by SID, and the form
+        # of every update made to one.
+        self.numbers: dict[str, dict[str, Any]] = {}
+        self.number_updates: list[dict[str, str]] = []
+        self.add_number(phone_number)
+        # Records Twilio keeps (sent, received, TwiML replies) until deleted, and deletes.
+        self.records: dict[str, MessageRecord] = {}
+        self.deleted: list[str] = []
+        # SIDs whose delete is refused with 20009 (not complete yet) while listed here.
+        self.in_flight: set[str] = set()
 
     @property
     def api_base(self) -> str:
@@ -203,8 +228,69 @@ class FakeTwilio(LocalServer):
         app.router.add_post(
             f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message
         )
+        app.router.add_get(
+            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._list_messages
+        )
+        app.router.add_delete(
+            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{sid}}.json", self._delete_message
+        )
+        numbers = f"/{API_VERSION}/Accounts/{{account_sid}}/IncomingPhoneNumbers"
+        app.router.add_get(f"{numbers}.json", self._list_numbers)
+        app.router.add_post(f"{numbers}/{{sid}}.json", self._update_number)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
+
+    # Message records: what Twilio keeps of every message in or out until it is deleted.
+
+    def received(self, form: dict[str, str]) -> None:
+        """Twilio keeps a record of an inbound message it delivered to our webhook."""
+        sid = form["MessageSid"]
+        self.records[sid] = MessageRecord(sid, form.get("To", ""), form.get("From", ""), "inbound")
+
+    def replied(self, to: str, count: int) -> list[str]:
+        """Twilio keeps a record of each <Message> of a TwiML reply; their new SIDs."""
+        sids = [new_sid() for _ in range(count)]
+        for sid in sids:
+            self.records[sid] = MessageRecord(sid, to, self.phone_number, "outbound-reply")
+        return sids
+
+    def kept_for(self, number: str) -> list[str]:
+        """SIDs of the records Twilio still keeps of messages to or from this number."""
+        return [sid for sid, r in self.records.items() if number in (r.to, r.from_)]
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        auth_ok = self._authenticated(request)
+        self.requests.append(TwilioRequest("GET", request.path, dict(request.query), auth_ok, 200))
+        if not auth_ok:
+            return _error(401, 20003)
+        to, from_ = request.query.get("To"), request.query.get("From")
+        found = [
+            {"sid": r.sid, "to": r.to, "from": r.from_, "direction": r.direction, "body": ""}
+            for r in self.records.values()
+            if (to is None or r.to == to) and (from_ is None or r.from_ == from_)
+        ]
+        return _one_page(
+            "messages", found, f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        )
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        auth_ok = self._authenticated(request)
+        sid = request.match_info["sid"]
+        if not auth_ok:
+            status, answer = 401, _error(401, 20003)
+        elif sid in self.in_flight:
+            # Twilio refuses to delete a record it has not finished with.
+            status, answer = (
+                409,
+                _error(409, 20009, "Cannot delete this resource before it is complete"),
+            )
+        elif self.records.pop(sid, None) is None:
+            status, answer = 404, _error(404, 20404)
+        else:
+            self.deleted.append(sid)
+            status, answer = 204, web.Response(status=204)
+        self.requests.append(TwilioRequest("DELETE", request.path, {}, auth_ok, status))
+        return answer
 
     def _authenticated(self, request: web.Request) -> bool:
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
@@ -247,6 +333,7 @@ class FakeTwilio(LocalServer):
             return _error(400, invalid)
         sms = self._accept(form, tuple(str(url) for url in media))
         self.sent.append(sms)
+        self.records[sms.sid] = MessageRecord(sms.sid, sms.to, sms.from_ or "", "outbound-api")
         return web.json_response(sms.resource, status=201)
 
     def _accept(self, form: dict[str, str], media: tuple[str, ...]) -> SentSms:
@@ -295,6 +382,94 @@ class FakeTwilio(LocalServer):
     async def _not_found(self, request: web.Request) -> web.Response:
         self.requests.append(TwilioRequest(request.method, request.path, {}, False, 404))
         return _error(404, 20404, f"The requested resource {request.path} was not found")
+
+    # IncomingPhoneNumbers: the account's numbers and where Twilio sends what they receive.
+
+    def add_number(self, phone_number: str) -> dict[str, Any]:
+        """Give the account another number, with no webhooks set yet; its resource."""
+        sid = new_sid("PN")
+        now = _rfc2822(datetime.now(UTC))
+        self.numbers[sid] = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": phone_number,
+            "phone_number": phone_number,
+            "sid": sid,
+            "sms_application_sid": "",
+            "sms_fallback_method": "POST",
+            "sms_fallback_url": "",
+            "sms_method": "POST",
+            "sms_url": "",
+            "status_callback": "",
+            "status_callback_method": "POST",
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
+            "voice_url": "",
+        }
+        return self.numbers[sid]
+
+    def number(self, phone_number: str) -> dict[str, Any]:
+        """The resource of one of the account's numbers, as Twilio holds it now."""
+        for resource in self.numbers.values():
+            if resource["phone_number"] == phone_number:
+                return resource
+        raise KeyError(phone_number)
+
+    async def _list_numbers(self, request: web.Request) -> web.Response:
+        auth_ok = self._authenticated(request)
+        refused = self._refusal(request, auth_ok)
+        self.requests.append(
+            TwilioRequest("GET", request.path, dict(request.query), auth_ok, refused or 200)
+        )
+        if refused:
+            return _error(refused, DEFAULT_CODE_FOR_STATUS[refused])
+        wanted = request.query.get("PhoneNumber")
+        found = [n for n in self.numbers.values() if wanted in (None, n["phone_number"])]
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
+        return _one_page("incoming_phone_numbers", found, uri)
+
+    async def _update_number(self, request: web.Request) -> web.Response:
+        fields = await request.post()
+        form = {key: str(fields.getone(key)) for key in fields}
+        auth_ok = self._authenticated(request)
+        resource = self.numbers.get(request.match_info["sid"])
+        status = self._refusal(request, auth_ok) or (200 if resource else 404)
+        self.requests.append(TwilioRequest("POST", request.path, form, auth_ok, status))
+        if status != 200 or resource is None:
+            return _error(status, DEFAULT_CODE_FOR_STATUS[status])
+        self.number_updates.append(form)
+        for key, value in form.items():
+            # SmsFallbackUrl -> sms_fallback_url; parameters the resource lacks are ignored.
+            name = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+            if name in resource:
+                resource[name] = value
+        resource["date_updated"] = _rfc2822(datetime.now(UTC))
+        return web.json_response(resource)
+
+    def _refusal(self, request: web.Request, auth_ok: bool) -> int | None:
+        if not auth_ok:
+            return 401
+        if request.match_info["account_sid"] != self.account_sid:
+            return 404
+        return None
+
+
+def _one_page(key: str, found: list[Any], uri: str) -> web.Response:
+    """A list answer the way Twilio pages them, everything on the first (and last) page."""
+    page = {
+        key: found,
+        "end": max(0, len(found) - 1),
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "page": 0,
+        "page_size": max(len(found), 50),
+        "previous_page_uri": None,
+        "start": 0,
+        "uri": uri,
+    }
+    return web.json_response(page)
 
 
 def _invalid_send(form: dict[str, str], *, has_media: bool) -> int | None:

@@ -33,6 +33,7 @@ class Phone:
     client: httpx.AsyncClient
     number: str = WITNESS
     sids: list[str] = field(default_factory=list)
+    reply_sids: list[str] = field(default_factory=list)
 
     async def post(
         self, path: str, form: dict[str, str], *, signature: str | None = None
@@ -55,7 +56,11 @@ class Phone:
         response = await self.post(SMS_PATH, fields)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("application/xml")
-        return twiml_messages(response.text)
+        replies = twiml_messages(response.text)
+        # What Twilio keeps: the inbound message, and a record per <Message> replied.
+        self.twilio.received(fields)
+        self.reply_sids.extend(self.twilio.replied(self.number, len(replies)))
+        return replies
 
     async def walk(self, script: list[str]) -> list[str]:
         replies: list[str] = []

@@ -167,7 +167,9 @@ async def test_erasure_shreds_the_sealed_reason_too(tmp_path: Path, database_url
         after = await ana.post(f"/api/v1/cases/{ref}/phone", {"reason": REASON})
         assert after.status_code == 409
         trail = (await boss.get("/api/v1/audit", action="case.number_revealed")).json()
-        assert [r["detail"] for r in trail] == ["reason sealed; the witness's data was erased"]
+        # The entry keeps the action and the day only: no reason, no case, no caseworker.
+        assert [(r["detail"], r["ref"], r["actor"]) for r in trail] == [(None, None, "caseworker")]
+        assert "T00:00:00" in trail[0]["at"]
 
 
 # -- triage and priority --------------------------------------------------------------

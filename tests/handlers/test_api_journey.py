@@ -19,6 +19,7 @@ async def test_claim_read_reply_and_close(tmp_path: Path, database_url: str) -> 
         script[10] = STORY
         await phone.walk(script)
         await make_caseworker(live.services.db, "ana", queues=("relocation",))
+        await make_caseworker(live.services.db, "boss", supervisor=True)
         ana = await sign_in(phone.client, live.base_url, "ana")
 
         queues = (await ana.get("/api/v1/queues")).json()
@@ -64,7 +65,10 @@ async def test_claim_read_reply_and_close(tmp_path: Path, database_url: str) -> 
 
         closed = await ana.post(f"/api/v1/cases/{ref}/close", {"outcome": "moved to a safe place"})
         assert closed.status_code == 200 and closed.json()["status"] == "closed"
-        assert (await ana.get(f"/api/v1/cases/{ref}")).json()["outcome"] == "moved to a safe place"
+        # Closing ends Ana's hold; the case and its outcome are the supervisors' now.
+        assert (await ana.get(f"/api/v1/cases/{ref}")).status_code == 404
+        boss = await sign_in(phone.client, live.base_url, "boss")
+        assert (await boss.get(f"/api/v1/cases/{ref}")).json()["outcome"] == "moved to a safe place"
 
         listed = (await ana.get("/api/v1/cases", status="closed")).json()
         assert [c["ref"] for c in listed] == [ref]

@@ -149,7 +149,11 @@ async def test_a_caseworker_works_a_case_in_the_browser(tmp_path: Path, browser:
         await page.get_by_label("Outcome").fill("helped")
         await page.get_by_role("button", name="Close case").click()
         await expect(page.get_by_text("Case closed.")).to_be_visible()
-        await expect(page.get_by_text("Status closed")).to_be_visible()
+        # Closing ends Ana's hold: the case leaves her list, and its page with it.
+        await expect(page.get_by_role("heading", name="My cases")).to_be_visible()
+        await expect(page.locator("table.cases").get_by_role("link", name=ref)).to_have_count(0)
+        gone = await page.goto(f"{live.base_url}/console/cases/{ref}")
+        assert gone is not None and gone.status == 404
 
         # Another caseworker cannot open it, even knowing the reference.
         bob = await sign_in(browser, live.base_url, "bob")

@@ -134,7 +134,7 @@ async def office_console(
         tmp_path / "data", database_url, office_hours="Mon-Fri 09:00-17:00 UTC"
     )
     services = build_services(settings)
-    await services.db.migrate()
+    await services.start()
     casework = Casework(
         db=services.db,
         vault=services.vault,

@@ -201,7 +201,7 @@ async def test_an_overdue_urgent_case_reaches_staff_phones_without_witness_data(
 async def seeded(tmp_path: Path, database_url: str, clock: ManualClock) -> str:
     """Before the service starts: one urgent case, given its target, and one staff phone."""
     services = build_services(make_settings(tmp_path / "data", database_url))
-    await services.db.migrate()
+    await services.start()
     try:
         [reference] = await seed_cases(
             services.db, services.vault, priority="urgent", created_at=clock()

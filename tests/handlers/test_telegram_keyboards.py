@@ -382,7 +382,7 @@ async def new_witness(db: Database, vault: Vault, address: str) -> uuid.UUID:
 
 @pytest.fixture
 async def desk(db: Database, tmp_path: Path) -> AsyncIterator[Desk]:
-    vault = Vault(KeySource(env_value=None, key_file=tmp_path / "master.keys"))
+    vault = Vault(KeySource(env_value=None, key_file=tmp_path / "master.keys", create_missing=True))
     async with FakeTelegram() as fake, sender_for(fake) as sender:
         worker = OutboxWorker(db=db, vault=vault, senders={"telegram": sender})
         witness_id = await new_witness(db, vault, str(CHAT))

@@ -15,7 +15,7 @@ CANARY = "Canary-7341 the blue door on Elm"
 
 @pytest.fixture
 def vault(tmp_path: Path) -> Vault:
-    return Vault(KeySource(env_value=None, key_file=tmp_path / "master.keys"))
+    return Vault(KeySource(env_value=None, key_file=tmp_path / "master.keys", create_missing=True))
 
 
 def test_sealed_value_opens_only_in_its_own_place(vault: Vault) -> None:
@@ -76,7 +76,7 @@ def test_a_destroyed_data_key_is_unavailable(vault: Vault) -> None:
 
 
 def test_rewrap_moves_a_key_to_the_new_master_version(tmp_path: Path) -> None:
-    source = KeySource(env_value=None, key_file=tmp_path / "master.keys")
+    source = KeySource(env_value=None, key_file=tmp_path / "master.keys", create_missing=True)
     vault = Vault(source)
     owner = uuid.uuid4()
     key, wrapped = vault.new_data_key(owner)

@@ -111,3 +111,29 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         timeout = await session.scalar(text("PRAGMA busy_timeout"))
     await db.dispose()
     assert (mode, timeout) == ("wal", 30000)
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+async def test_a_deadlock_comes_out_as_a_write_conflict(db: Database) -> None:
+    # Two writers lock two rows in opposite orders: PostgreSQL rolls one back, and the
+    # caller sees WriteConflict (safe to retry), never the driver's error.
+    async with db.write() as session:
+        session.add_all(
+            [Caseworker(username=name, password_hash="x") for name in ("first", "second")]
+        )
+    halfway = asyncio.Barrier(2)
+
+    async def lock(order: tuple[str, str]) -> None:
+        async with db.write() as session:
+            for index, name in enumerate(order):
+                await session.execute(
+                    text("UPDATE caseworkers SET queues = 'x' WHERE username = :name"),
+                    {"name": name},
+                )
+                if index == 0:
+                    await halfway.wait()
+
+    results = await asyncio.gather(
+        lock(("first", "second")), lock(("second", "first")), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results) == ["NoneType", "WriteConflict"]

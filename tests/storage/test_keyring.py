@@ -46,16 +46,16 @@ def test_malformed_env_keys_are_refused_without_echoing_them(value: str) -> None
 
 def test_key_file_is_created_private(tmp_path: Path) -> None:
     path = tmp_path / "data" / "master.keys"
-    KeySource(env_value=None, key_file=path)
+    KeySource(env_value=None, key_file=path, create_missing=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert KeySource(env_value=None, key_file=path).keyring.active == 1
+    assert KeySource(env_value=None, key_file=path, create_missing=True).keyring.active == 1
 
 
 def test_rotation_in_one_process_is_seen_by_another(tmp_path: Path) -> None:
     path = tmp_path / "master.keys"
     admin, server = (
-        KeySource(env_value=None, key_file=path),
-        KeySource(env_value=None, key_file=path),
+        KeySource(env_value=None, key_file=path, create_missing=True),
+        KeySource(env_value=None, key_file=path, create_missing=True),
     )
     admin.add_version()
     assert server.keyring.active == 1
@@ -64,7 +64,7 @@ def test_rotation_in_one_process_is_seen_by_another(tmp_path: Path) -> None:
 
 
 def test_the_active_version_cannot_be_retired(tmp_path: Path) -> None:
-    source = KeySource(env_value=None, key_file=tmp_path / "master.keys")
+    source = KeySource(env_value=None, key_file=tmp_path / "master.keys", create_missing=True)
     with pytest.raises(MasterKeyError):
         source.retire(1)
     source.add_version()
@@ -82,4 +82,4 @@ def test_malformed_key_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "master.keys"
     path.write_text("{not json")
     with pytest.raises(MasterKeyError):
-        KeySource(env_value=None, key_file=path)
+        KeySource(env_value=None, key_file=path, create_missing=True)
