@@ -21,6 +21,7 @@ session also ends sooner when idle (see `keep_alive`). All of it runs on the inj
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -58,8 +59,15 @@ CEILING_CROSSED = "account.sign_in_ceiling"
 # What supervisors' phones are told: a label, no account name (the console shows it).
 CEILING_ALERT = "many failed sign-ins"
 HASHER = PasswordHasher()
-# Verified when the username does not exist, so both cases take the same time.
-_DECOY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """Verified when the username does not exist, so both cases take the same time.
+
+    Made on first use, not at import: importing the module costs nothing.
+    """
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 class Throttled(Exception):
@@ -184,8 +192,9 @@ class Accounts:
             async with self._db.write() as session:
                 await sessions.withdraw_failures(session, ids=attempt)
             raise Throttled(wait)
-        stored = account.password_hash if account and not account.disabled_at else _DECOY_HASH
-        if not await asyncio.to_thread(_verify, stored, password) or stored is _DECOY_HASH:
+        decoy = _decoy_hash()
+        stored = account.password_hash if account and not account.disabled_at else decoy
+        if not await asyncio.to_thread(_verify, stored, password) or stored is decoy:
             async with self._db.write() as session:
                 await self._forget_old(session, keys, now=now)
                 crossed = account is not None and await self._check_ceiling(
@@ -250,10 +259,12 @@ class Accounts:
             return
         try:
             await self._alert(CEILING_ALERT)
-        except Exception:
-            # The alarm is noted and shown in the console already; a channel's failure
-            # must not turn a refused sign-in into a server error.
-            log.exception("alerting supervisors of many failed sign-ins failed")
+        except Exception as exc:
+            # The alarm is noted and shown in the console already; a failure here must
+            # not turn a refused sign-in into a server error.
+            log.error(
+                "alerting supervisors of many failed sign-ins failed (%s)", type(exc).__name__
+            )
 
     async def sign_in_alarms(self, actor: Actor) -> list[str]:
         """Accounts past the sign-in ceiling within the last hour (for supervisors only)."""

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Update, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intake.model import Priority
 from bot.intake.script import PROGRAM_NAME
-from storage import audit, caseworkers, outbox, queues
+from storage import audit, cases, caseworkers, escalation, outbox, queues
 from storage.crypto import Vault
-from storage.models import AuditEvent, Case
+from storage.models import Case
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 ESCALATED = "case.escalated"
 # The audit action Casework writes in the transaction that owes a caseworker's reply
 # (bot/casework.py Action.REPLY); named here so this module need not import casework.
-REPLIED = "case.replied"
 OVERDUE = "overdue"
 UNANSWERED = "no reply since claimed"
 # A witness writing faster than a person reads (bot/flood.py); said once per flood.
@@ -61,7 +59,7 @@ class BadReason(ValueError):
 def set_due(case: Case, *, targets: ResponseTargets, now: datetime) -> None:
     """Give a case its response target, counted from when it opened (or now, if not yet)."""
     since = case.created_at or now
-    case.due_at = targets.due(Priority(case.priority), since=since)
+    cases.set_due(case, due_at=targets.due(Priority(case.priority), since=since))
 
 
 def alert_text(case: Case, *, reason: str, now: datetime) -> str:
@@ -99,7 +97,7 @@ async def alert_staff(
                 text=text,
             )
             owed += 1
-    case.alerted_at = now
+    cases.note_alerted(case, now=now)
     if owed:
         log.info("case %s: %d staff alerts owed (%s)", case.reference, owed, reason)
     else:
@@ -155,25 +153,6 @@ class EscalationPass:
     owed: int = 0
 
 
-def _replied_since_claimed() -> ColumnElement[bool]:
-    # A caseworker's reply is audited in the same transaction that owes it to the
-    # witness; the service's own messages (acknowledgements, the claim notice) are not.
-    return exists().where(
-        AuditEvent.case_id == Case.id,
-        AuditEvent.action == REPLIED,
-        AuditEvent.at >= Case.claimed_at,
-    )
-
-
-def needs_someone(now: datetime) -> ColumnElement[bool]:
-    """Past its target while unclaimed, or claimed with no reply to the witness since."""
-    return and_(
-        Case.due_at <= now,
-        Case.status != queues.CLOSED,
-        or_(Case.status == queues.WAITING, ~_replied_since_claimed()),
-    )
-
-
 async def escalate(
     session: AsyncSession,
     *,
@@ -184,24 +163,20 @@ async def escalate(
 ) -> EscalationPass:
     """One escalation pass, in the caller's transaction."""
     targeted = await _give_targets(session, targets=targets, now=now)
-    escalated = await _claim(
-        session,
-        update(Case)
-        .where(Case.escalated_at.is_(None), needs_someone(now))
-        .values(escalated_at=now),
-    )
+    escalated = await escalation.claim_to_escalate(session, now=now)
     for case in escalated:
         await audit.record(
             session, actor_kind="system", action=ESCALATED, case_id=case.id, detail=case.priority
         )
         log.info("case %s escalated: past its response target", case.reference)
-    due_again = or_(Case.alerted_at.is_(None), Case.alerted_at <= now - repeat)
-    alerts = update(Case).where(due_again, needs_someone(now))
-    if not targets.is_open(now):
-        # Out of hours only urgent cases page anyone; the rest are alerted when the
-        # office opens, rather than every interval all night.
-        alerts = alerts.where(Case.priority == Priority.URGENT.value)
-    alerting = await _claim(session, alerts.values(alerted_at=now))
+    # Out of hours only urgent cases page anyone; the rest are alerted when the office
+    # opens, rather than every interval all night.
+    alerting = await escalation.claim_to_alert(
+        session,
+        now=now,
+        not_since=now - repeat,
+        priority=None if targets.is_open(now) else Priority.URGENT.value,
+    )
     owed = 0
     for case in alerting:
         reason = OVERDUE if case.status == queues.WAITING else UNANSWERED
@@ -211,20 +186,6 @@ async def escalate(
     )
 
 
-async def _claim(session: AsyncSession, statement: Update) -> list[Case]:
-    """Run one claiming UPDATE and load the cases it changed.
-
-    The UPDATE's own WHERE is the claim: on PostgreSQL a second process blocks on the
-    row, then finds the condition no longer holds; on SQLite one writer runs at a time.
-    """
-    claimed = statement.returning(Case.id).execution_options(synchronize_session=False)
-    ids = list((await session.execute(claimed)).scalars())
-    if not ids:
-        return []
-    query = select(Case).where(Case.id.in_(ids)).order_by(Case.priority_rank, Case.created_at)
-    return list((await session.execute(query.execution_options(populate_existing=True))).scalars())
-
-
 async def _give_targets(session: AsyncSession, *, targets: ResponseTargets, now: datetime) -> int:
     """Waiting cases with no target yet get one (cases opened before targets were kept).
 
@@ -232,13 +193,7 @@ async def _give_targets(session: AsyncSession, *, targets: ResponseTargets, now:
     LOCKED, and would pass over one held here. A claimed case without a target gets one
     when it is back in its queue.
     """
-    query = (
-        select(Case)
-        .where(Case.due_at.is_(None), Case.status == queues.WAITING)
-        .limit(BACKFILL_BATCH)
-        .with_for_update(skip_locked=True)
-    )
-    found = list((await session.execute(query)).scalars())
+    found = await escalation.without_target(session, limit=BACKFILL_BATCH)
     for case in found:
         set_due(case, targets=targets, now=now)
     return len(found)

@@ -243,7 +243,10 @@ def build_web_app(services: Services) -> FastAPI:
         doorbell=services.doorbell,
     )
     retention = RetentionWorker(
-        db=services.db, vault=services.vault, retention_days=services.settings.retention_days
+        db=services.db,
+        vault=services.vault,
+        retention_days=services.settings.retention_days,
+        clock=services.clock,
     )
     claims = ClaimTimeoutWorker(
         casework=services.casework, timeout_minutes=services.settings.claim_timeout_minutes

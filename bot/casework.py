@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import Actor
@@ -29,11 +28,11 @@ from bot.outbox import Doorbell
 from bot.reference import PATTERN as REFERENCE
 from bot.relay import owe_reply
 from bot.targets import ResponseTargets
-from storage import audit, caseworkers, messages, queues, witnesses
+from storage import audit, cases, caseworkers, messages, queues, witnesses
 from storage.cases import open_answers, set_priority, triage_labels
 from storage.crypto import DataKey, KeyUnavailable, Vault
 from storage.db import Database
-from storage.models import AuditEvent, Case, Caseworker, Witness, utcnow
+from storage.models import Case, Caseworker, Witness, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -176,17 +175,12 @@ def _holds(actor: Actor, case: Case) -> bool:
     return case.assigned_to == actor.id and case.status != queues.CLOSED
 
 
-def _is_case(reference: str) -> ColumnElement[bool]:
-    """The condition for the case with this reference; what cannot be one matches nothing."""
+def _normal(reference: str) -> str | None:
+    """A reference as stored, or None when it cannot be one (it then finds nothing)."""
     # Decided before any query: PostgreSQL refuses NUL in a parameter, and a malformed
     # reference is just another case the caller cannot see.
     normal = reference.strip().upper()
-    return Case.reference == normal if REFERENCE.fullmatch(normal) else false()
-
-
-def _is_action(action: str) -> ColumnElement[bool]:
-    """The condition for audit rows of this action; a name no action can have matches none."""
-    return AuditEvent.action == action if ACTION_NAME.fullmatch(action) else false()
+    return normal if REFERENCE.fullmatch(normal) else None
 
 
 Detail = str | Callable[[Case], Awaitable[str | None]] | None
@@ -228,14 +222,17 @@ class Casework:
         `detail` may be worked out from the case once it is loaded (a priority's old value,
         a sealed reason), so the audit row is still written here and nowhere else.
         """
-        query = select(Case).where(_is_case(reference))
-        case = (await session.execute(query.with_for_update())).scalar_one_or_none()
-        if case is None and action is not Action.READ:
-            # The witness was erased: the case row keeps no reference, but whoever still
-            # holds one is told the case is closed rather than that it never was.
-            normal = reference.strip().upper()
-            if await witnesses.was_erased(session, vault=self._vault, reference=normal):
-                raise CaseClosed(reference)
+        normal = _normal(reference)
+        case = await cases.by_reference(session, reference=normal, lock=True)
+        # The witness was erased: the case row keeps no reference, but whoever still
+        # holds one is told the case is closed rather than that it never was.
+        if (
+            case is None
+            and normal is not None
+            and action is not Action.READ
+            and await witnesses.was_erased(session, vault=self._vault, reference=normal)
+        ):
+            raise CaseClosed(reference)
         if case is None or not (_holds(actor, case) or actor.supervisor):
             raise CaseNotFound(reference)
         if action is not Action.READ and case.status == queues.CLOSED:
@@ -249,7 +246,7 @@ class Casework:
             detail=detail if detail is None or isinstance(detail, str) else await detail(case),
         )
         if _holds(actor, case):
-            case.touched_at = utcnow()
+            cases.touch(case, now=utcnow())
         return case
 
     async def queues(self, actor: Actor) -> list[QueueView]:
@@ -379,7 +376,7 @@ class Casework:
     async def release(self, actor: Actor, reference: str) -> CaseView:
         async with self._db.write() as session:
             case = await self._act(session, actor=actor, reference=reference, action=Action.RELEASE)
-            _back_to_queue(case)
+            cases.back_to_queue(case)
             return await self._summary(session, case)
 
     async def transfer(self, actor: Actor, reference: str, queue: str) -> CaseView:
@@ -393,8 +390,7 @@ class Casework:
                 action=Action.TRANSFER,
                 detail=f"{queue}",
             )
-            case.queue = queue
-            _back_to_queue(case)
+            cases.back_to_queue(case, queue=queue)
             return await self._summary(session, case)
 
     async def assign(self, actor: Actor, reference: str, username: str) -> CaseView:
@@ -412,13 +408,7 @@ class Casework:
             target = next((a for a in able if a.username == username), None)
             if target is None:
                 raise NoSuchCaseworker(username)
-            now = utcnow()
-            case.status, case.assigned_to, case.claimed_at, case.touched_at = (
-                queues.CLAIMED,
-                target.id,
-                now,
-                now,
-            )
+            cases.assign(case, holder=target.id, now=utcnow())
             return await self._summary(session, case)
 
     async def assignable(self, actor: Actor, reference: str) -> list[str]:
@@ -426,9 +416,7 @@ class Casework:
         if not actor.supervisor:
             return []
         async with self._db.read() as session:
-            case = (
-                await session.execute(select(Case).where(_is_case(reference)))
-            ).scalar_one_or_none()
+            case = await cases.by_reference(session, reference=_normal(reference))
             if case is None:
                 raise CaseNotFound(reference)
             able = await caseworkers.working(session, queue=case.queue, language=case.language)
@@ -437,26 +425,23 @@ class Casework:
     async def close(self, actor: Actor, reference: str, outcome: str) -> CaseView:
         async with self._db.write() as session:
             case = await self._act(session, actor=actor, reference=reference, action=Action.CLOSE)
-            case.status, case.closed_at, case.touched_at = queues.CLOSED, utcnow(), None
             key = await self._key(session, case)
-            if key is not None:
-                case.outcome_sealed = key.seal(outcome, table="cases", field="outcome", row=case.id)
+            cases.close(case, key=key, outcome=outcome, now=utcnow())
             return await self._summary(session, case)
 
     async def list_cases(
         self, actor: Actor, *, status: str | None = None, queue: str | None = None
     ) -> list[CaseView]:
-        query = select(Case).order_by(Case.priority_rank, Case.created_at).limit(MAX_LIST)
-        if not actor.supervisor:
-            query = query.where(
-                (Case.queue.in_(sorted(actor.queues))) | (Case.assigned_to == actor.id)
-            )
-        if status:
-            query = query.where(Case.status == status)
-        if queue:
-            query = query.where(Case.queue == queue if queue in QUEUES else false())
         async with self._db.write() as session:
-            found = list((await session.execute(query)).scalars())
+            found = []
+            if not queue or queue in QUEUES:  # a queue that does not exist holds nothing
+                found = await cases.listing(
+                    session,
+                    limit=MAX_LIST,
+                    visible_to=None if actor.supervisor else (sorted(actor.queues), actor.id),
+                    status=status or None,
+                    queue=queue or None,
+                )
             await audit.record(
                 session, actor_kind="caseworker", actor_id=actor.id, action=Action.LIST
             )
@@ -499,27 +484,29 @@ class Casework:
     ) -> list[AuditView]:
         if not actor.supervisor:
             raise SupervisorsOnly
-        query = (
-            select(AuditEvent, Caseworker.username, Case.reference, Case.witness_id)
-            .outerjoin(Caseworker, Caseworker.id == AuditEvent.actor_id)
-            .outerjoin(Case, Case.id == AuditEvent.case_id)
-            .order_by(AuditEvent.id.desc())
-            .limit(min(max(limit, 1), 5000))
+        normal = _normal(reference) if reference else None
+        # A reference or an action name that cannot exist matches no entry.
+        impossible = (reference and normal is None) or (
+            action and not ACTION_NAME.fullmatch(action)
         )
-        if reference:
-            query = query.where(_is_case(reference))
-        if action:
-            query = query.where(_is_action(action))
-        if since:
-            query = query.where(AuditEvent.at >= since)
         async with self._db.write() as session:
-            rows = (await session.execute(query)).all()
+            rows = []
+            if not impossible:
+                rows = await audit.trail(
+                    session,
+                    limit=min(max(limit, 1), 5000),
+                    reference=normal,
+                    action=action or None,
+                    since=since,
+                )
             await audit.record(
                 session, actor_kind="caseworker", actor_id=actor.id, action=Action.READ_AUDIT
             )
             keys: dict[uuid.UUID, DataKey | None] = {}
             views = []
-            for event, username, ref, witness_id in rows:
+            for event, username, ref, witness_id in (
+                (r.event, r.username, r.reference, r.witness_id) for r in rows
+            ):
                 detail = event.detail
                 if audit.is_sealed(detail) and witness_id is not None and event.case_id:
                     if witness_id not in keys:
@@ -554,8 +541,7 @@ class Casework:
         of what anyone said (the fetch that follows is an audited read).
         """
         async with self._db.read() as session:
-            query = select(Case).where(_is_case(reference))
-            case = (await session.execute(query)).scalar_one_or_none()
+            case = await cases.by_reference(session, reference=_normal(reference))
             if case is None or not (_holds(actor, case) or actor.supervisor):
                 raise CaseNotFound(reference)
             total, settled = await messages.count_for_case(session, case_id=case.id)
@@ -660,7 +646,7 @@ def _claimed_notice(case: Case) -> str:
 def _still_escalated(case: Case, replied: datetime | None) -> bool:
     """Escalated and not yet acted on: still waiting, or claimed with no reply since the claim.
 
-    The same test the escalation worker alerts by (bot.alerts.needs_someone), so the
+    The same test the escalation worker alerts by (storage.escalation.needs_someone), so the
     console, the API and staff phones agree.
     """
     if case.escalated_at is None or case.status == queues.CLOSED:
@@ -674,15 +660,6 @@ def _opened(key: DataKey | None, detail: str | None, *, case_id: uuid.UUID) -> s
     if key is None or detail is None:
         return "reason sealed; the witness's data was erased"
     return audit.open_detail(key, detail, case_id=case_id) or "reason sealed; it does not open"
-
-
-def _back_to_queue(case: Case) -> None:
-    case.status, case.assigned_to, case.claimed_at, case.touched_at = (
-        queues.WAITING,
-        None,
-        None,
-        None,
-    )
 
 
 def reference_of(case: Case) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import alerts, flood, keyboards
@@ -291,11 +290,11 @@ class IntakeDesk:
             if isinstance(event, EraseConfirmed):
                 return await self._erase(session, witness=witness, key=key, turn=turn)
             if isinstance(event, LanguageChosen):
-                witness.language = event.language.value
+                witnesses.set_language(witness, event.language.value)
             elif isinstance(event, OptedOut):
-                witness.opted_out = True
+                witnesses.set_opted_out(witness, True)
             elif isinstance(event, OptedIn):
-                witness.opted_out = False
+                witnesses.set_opted_out(witness, False)
             elif isinstance(event, CaseOpened):
                 case = await self._open_case(
                     session, key=key, event=event, now=now, alert=alert_danger
@@ -341,7 +340,7 @@ class IntakeDesk:
             # Telegram refuses messages to someone who blocked the bot (we record that as
             # opted out); a new message from them means they unblocked it. SMS opt-outs
             # stay with the carrier and Twilio until the witness texts START.
-            witness.opted_out = False
+            witnesses.set_opted_out(witness, False)
         await witnesses.touch(session, witness=witness)
         log.info(
             "witness %s: step=%s replies=%d events=%s",
@@ -387,7 +386,7 @@ class IntakeDesk:
             needs=list(event.needs),
             answers=event.answers,
         )
-        case.due_at = self._targets.due(event.priority, now)
+        cases.set_due(case, due_at=self._targets.due(event.priority, now))
         await messages.attach_to_case(session, key=key, case_id=case.id)
         await audit.record(session, actor_kind="witness", action="case.opened", case_id=case.id)
         log.info("case %s opened in %s (%s)", case.reference, case.queue, case.priority)
@@ -532,5 +531,4 @@ async def _current_case(
     """The case the conversation last opened, if it still exists."""
     if state is None or state.reference is None:
         return None
-    query = select(Case).where(Case.witness_id == witness_id, Case.reference == state.reference)
-    return (await session.execute(query)).scalar_one_or_none()
+    return await cases.current(session, witness_id=witness_id, reference=state.reference)

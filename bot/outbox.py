@@ -115,9 +115,17 @@ class Sender(Protocol):
         """Re-draw the buttons under a message already sent; no options removes them."""
 
 
-def backoff(attempts: int) -> float:
+def backoff(
+    attempts: int,
+    *,
+    base: float = BACKOFF_BASE,
+    cap: float = BACKOFF_CAP,
+    jitter: bool = True,
+) -> float:
     """Seconds before the next try: exponential, capped, with jitter so retries spread out."""
-    delay: float = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, attempts - 1))
+    delay: float = min(cap, base * 2.0 ** max(0, attempts - 1))
+    if not jitter:
+        return delay
     return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
 
 
@@ -212,8 +220,9 @@ class OutboxWorker:
             self._doorbell.clear()
             try:
                 done = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed; retrying")
+            except Exception as exc:
+                # The type only: an exception's text can quote what it was handling.
+                log.error("outbox pass failed (%s); retrying", type(exc).__name__)
                 done = 0
             if not done:
                 await self._doorbell.wait(self._idle)
@@ -257,7 +266,7 @@ class OutboxWorker:
         except Undeliverable as exc:
             await self._fail(item_id, exc.reason, opted_out=exc.opted_out)
         except Exception as exc:
-            log.exception("outbox item %s: unexpected send failure", item_id)
+            log.error("outbox item %s: unexpected send failure (%s)", item_id, type(exc).__name__)
             await self._retry(item_id, attempts, RetryLater(type(exc).__name__))
         else:
             await self._record_sent(item_id, message_id, channel, sent)
@@ -309,8 +318,8 @@ class OutboxWorker:
             if item is None:
                 return
             if sent.provider_id is not None:
-                message.provider_key = messages.provider_key(
-                    self._vault, channel=channel, provider_id=sent.provider_id
+                messages.set_provider_id(
+                    message, vault=self._vault, channel=channel, provider_id=sent.provider_id
                 )
             if sent.handle is not None:
                 try:
@@ -516,7 +525,7 @@ async def record_status(
             return False
         current = DELIVERY_RANK.get(message.delivery or "queued", 0)
         if delivery is not None and DELIVERY_RANK[delivery] > current:
-            message.delivery = delivery
+            messages.set_delivery_state(message, delivery)
         if opted_out:
             await outbox.opt_out(session, witness_id=message.witness_id)
     return True

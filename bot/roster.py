@@ -79,8 +79,7 @@ class Roster:
         now = self._clock()
         async with self._db.write() as session:
             account = await _account(session, username)
-            if account.disabled_at is None:
-                account.disabled_at = now
+            caseworkers.set_disabled(account, at=now)
             ended = await sessions.revoke_all(session, caseworker_id=account.id, now=now)
             await _audit(session, actor, DISABLED, username)
         log.info("caseworker %s disabled, %d sessions ended", username, ended)
@@ -90,7 +89,7 @@ class Roster:
         _check(actor)
         async with self._db.write() as session:
             account = await _account(session, username)
-            account.disabled_at = None
+            caseworkers.set_disabled(account, at=None)
             await _audit(session, actor, ENABLED, username)
         log.info("caseworker %s enabled", username)
 

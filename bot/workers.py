@@ -30,23 +30,37 @@ class RetentionWorker:
     name = "retention"
 
     def __init__(
-        self, *, db: Database, vault: Vault, retention_days: int, interval: float = 3600.0
+        self,
+        *,
+        db: Database,
+        vault: Vault,
+        retention_days: int,
+        clock: Callable[[], datetime],
+        interval: float = 3600.0,
     ) -> None:
         self._db = db
         self._vault = vault
         self._days = retention_days
+        self._clock = clock
         self._interval = interval
 
     async def run(self) -> None:
         while True:
             try:
-                erased = await purge(self._db, vault=self._vault, retention_days=self._days)
-                if erased:
-                    log.info("retention: %d witnesses expired and erased", erased)
-            except Exception:
+                await self.run_once()
+            except Exception as exc:
                 # A failed pass is retried next interval; the worker must not die.
-                log.exception("retention pass failed")
+                log.error("retention pass failed (%s)", type(exc).__name__)
             await asyncio.sleep(self._interval)
+
+    async def run_once(self) -> int:
+        """One pass at the clock's time; returns how many witnesses were erased."""
+        erased = await purge(
+            self._db, vault=self._vault, retention_days=self._days, now=self._clock()
+        )
+        if erased:
+            log.info("retention: %d witnesses expired and erased", erased)
+        return erased
 
 
 class ClaimTimeoutWorker:
@@ -65,8 +79,8 @@ class ClaimTimeoutWorker:
                 returned = await self._casework.return_stale(timeout=self._timeout)
                 if returned:
                     log.info("claim timeout: %d cases returned to their queues", returned)
-            except Exception:
-                log.exception("claim timeout pass failed")
+            except Exception as exc:
+                log.error("claim timeout pass failed (%s)", type(exc).__name__)
             await asyncio.sleep(self._interval)
 
 
@@ -101,8 +115,8 @@ class EscalationWorker:
         while True:
             try:
                 await self.run_once(self._clock())
-            except Exception:
-                log.exception("escalation pass failed")
+            except Exception as exc:
+                log.error("escalation pass failed (%s)", type(exc).__name__)
             await asyncio.sleep(self._interval)
 
     async def run_once(self, now: datetime) -> EscalationPass:

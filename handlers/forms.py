@@ -1,12 +1,19 @@
-"""Strict parsing of urlencoded form bodies (Twilio's webhooks, the console's forms)."""
+"""Strict parsing of urlencoded form bodies (Twilio's webhooks, the console's forms), and
+the short plain-text refusals webhooks answer with."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 
 MAX_FIELDS = 200
+
+
+def plain_text(status: int, message: str) -> PlainTextResponse:
+    """A webhook's answer: a status and a few words (never anything the caller sent)."""
+    return PlainTextResponse(message, status_code=status)
 
 
 class BadForm(Exception):

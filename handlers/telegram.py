@@ -28,9 +28,10 @@ from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from handlers.forms import plain_text
 from handlers.telegram_polling import LongPolling
 from handlers.telegram_sender import TelegramSender
 from handlers.telegram_updates import NotStored, intake_routers
@@ -47,8 +48,7 @@ ALLOWED_UPDATES = ("message", "callback_query")
 
 # aiogram logs one INFO line per update (its id and the bot's id) and, on the paths this
 # module does not use, handler errors in full. Only its warnings and errors pass.
-for _name in ("aiogram.event", "aiogram.dispatcher"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+QUIET_LOGGERS = ("aiogram.event", "aiogram.dispatcher")
 
 
 class BadUpdate(Exception):
@@ -72,6 +72,8 @@ class TelegramChannel:
         use_webhook: bool,
         on_set_aside: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
         # Neither the Bot nor its session touches the event loop until the first call.
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
         self._bot = Bot(token, session=session)
@@ -113,21 +115,21 @@ class TelegramChannel:
     async def webhook(self, request: Request) -> Response:
         if not self._secret:
             log.warning("refused a Telegram webhook: TELEGRAM_WEBHOOK_SECRET is not set")
-            return _text(403, "webhook disabled")
+            return plain_text(403, "webhook disabled")
         if not _secret_matches(request.headers.get(SECRET_HEADER), self._secret):
             log.warning("refused a Telegram webhook with a missing or wrong secret")
-            return _text(401, "bad secret")
+            return plain_text(401, "bad secret")
         try:
             update = _parse(await request.body(), bot=self._bot)
         except BadUpdate as exc:
-            return _text(400, str(exc))
+            return plain_text(400, str(exc))
         try:
             await self.handle(update)
         except NotStored as exc:
             log.error(
                 "telegram update %d not stored (%s); Telegram will retry", update.update_id, exc
             )
-            return _text(500, "not stored")
+            return plain_text(500, "not stored")
         return Response(status_code=200)
 
     async def handle(self, update: Update) -> None:
@@ -145,10 +147,6 @@ class TelegramChannel:
             log.error(
                 "telegram update %d: handling failed (%s)", update.update_id, type(exc).__name__
             )
-
-
-def _text(status: int, message: str) -> PlainTextResponse:
-    return PlainTextResponse(message, status_code=status)
 
 
 def _secret_matches(given: str | None, secret: str) -> bool:

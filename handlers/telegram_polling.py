@@ -23,6 +23,7 @@ from aiogram.exceptions import AiogramError, TelegramConflictError, TelegramUnau
 from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 
+from bot.outbox import backoff
 from handlers.telegram_updates import NotStored
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ SET_ASIDE = "telegram update set aside"
 
 
 def _backoff(failures: int) -> float:
-    return float(min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, failures - 1)))
+    return backoff(failures, base=BACKOFF_BASE, cap=BACKOFF_CAP, jitter=False)
 
 
 class LongPolling:

@@ -38,7 +38,6 @@ _retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", defaul
 # twilio's client logs each request line and response headers at INFO: useless noise
 # at best, and never to be trusted near witness data. Only its warnings pass.
 _quiet = logging.getLogger("handlers.twilio_client.http")
-_quiet.setLevel(logging.WARNING)
 
 
 class TwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -50,6 +49,7 @@ class TwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """
 
     def __init__(self) -> None:
+        _quiet.setLevel(logging.WARNING)  # when a client is made, never on import
         super().__init__(timeout=SEND_TIMEOUT, logger=_quiet)
 
     async def request(

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -33,7 +33,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.desk import FORGET_AFTER, InboundMessage
 from bot.intake.model import Channel
 from bot.outbox import record_status
-from handlers.forms import BadForm, read_form
+from handlers.forms import BadForm, plain_text, read_form
+from handlers.twilio_client import OPTED_OUT_CODE
 from storage.models import utcnow
 
 if TYPE_CHECKING:
@@ -45,8 +46,6 @@ log = logging.getLogger(__name__)
 
 SMS_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
-# Twilio's own error for "this recipient has opted out".
-OPTED_OUT_CODE = "21610"
 # What `twilio configure` puts after the SMS URL: Twilio's connection overrides, so that a
 # 5xx (the database was away) or a timeout is tried again rather than the message lost
 # (Twilio does not retry inbound messaging webhooks by default): up to 3 retries on connect
@@ -72,10 +71,6 @@ class InboundSms:
     sender: str
     body: str
     media: int
-
-
-def _text(status: int, message: str) -> PlainTextResponse:
-    return PlainTextResponse(message, status_code=status)
 
 
 class TwilioWebhooks:
@@ -114,11 +109,11 @@ class TwilioWebhooks:
         """The form, if Twilio signed it; else the refusal to send back."""
         signature = request.headers.get("x-twilio-signature")
         if not signature:
-            return _text(403, "missing signature")
+            return plain_text(403, "missing signature")
         try:
             form = await read_form(request)
         except BadForm as exc:
-            return _text(400, str(exc))
+            return plain_text(400, str(exc))
         url = self._public_url + request.url.path
         if request.url.query:
             url += "?" + request.url.query
@@ -129,7 +124,7 @@ class TwilioWebhooks:
             or self._validator.validate(f"{url}#{RETRY_OVERRIDES}", form, signature)
         ):
             log.warning("refused a Twilio webhook with a bad signature")
-            return _text(403, "bad signature")
+            return plain_text(403, "bad signature")
         return form
 
     async def inbound(self, request: Request) -> Response:
@@ -140,7 +135,7 @@ class TwilioWebhooks:
             sms = read_inbound(form, account_sid=self._account_sid)
         except BadTwilioForm as exc:
             log.warning("refused a signed Twilio webhook: %s", exc)
-            return _text(400, str(exc))
+            return plain_text(400, str(exc))
         del form  # everything else Twilio sent (location included) ends here
         message = InboundMessage(
             channel=Channel.SMS,
@@ -162,17 +157,17 @@ class TwilioWebhooks:
             message_sid = _message_sid(form)
         except BadTwilioForm as exc:
             log.warning("refused a signed Twilio status callback: %s", exc)
-            return _text(400, str(exc))
+            return plain_text(400, str(exc))
         status = form.get("MessageStatus") or form.get("SmsStatus") or ""
         if not status:
-            return _text(400, "MessageStatus is required")
+            return plain_text(400, "MessageStatus is required")
         known = await record_status(
             self._db,
             vault=self._vault,
             channel=Channel.SMS,
             provider_id=message_sid,
             status=status,
-            opted_out=form.get("ErrorCode") == OPTED_OUT_CODE,
+            opted_out=form.get("ErrorCode") == str(OPTED_OUT_CODE),
             forget_at=self._clock() + FORGET_AFTER if self._forget else None,
         )
         if not known:

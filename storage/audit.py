@@ -13,13 +13,14 @@ import base64
 import binascii
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import DataKey, DecryptionFailed
-from storage.models import AuditEvent
+from storage.models import AuditEvent, Case, Caseworker
 
 SEALED = "sealed:"
 DETAIL_CHARS = 255
@@ -95,3 +96,39 @@ async def last_at(session: AsyncSession, *, case_id: uuid.UUID, action: str) -> 
     )
     found: datetime | None = await session.scalar(query)
     return found
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One audit row as supervisors see it: who (by name), which case (by reference)."""
+
+    event: AuditEvent
+    username: str | None
+    reference: str | None
+    witness_id: uuid.UUID | None
+
+
+async def trail(
+    session: AsyncSession,
+    *,
+    limit: int,
+    reference: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+) -> list[TrailEntry]:
+    """The newest entries first, with their caseworker's name and case's reference."""
+    query = (
+        select(AuditEvent, Caseworker.username, Case.reference, Case.witness_id)
+        .outerjoin(Caseworker, Caseworker.id == AuditEvent.actor_id)
+        .outerjoin(Case, Case.id == AuditEvent.case_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    if reference is not None:
+        query = query.where(Case.reference == reference)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    rows = (await session.execute(query)).all()
+    return [TrailEntry(event, username, ref, witness) for event, username, ref, witness in rows]

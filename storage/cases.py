@@ -67,10 +67,47 @@ def open_answers(case: Case, key: DataKey) -> dict[str, str] | None:
     return answers
 
 
-async def by_reference(session: AsyncSession, *, reference: str) -> Case | None:
-    return (
-        await session.execute(select(Case).where(Case.reference == reference))
-    ).scalar_one_or_none()
+async def by_reference(
+    session: AsyncSession, *, reference: str | None, lock: bool = False
+) -> Case | None:
+    """The case with this (normalised) reference; None finds nothing.
+
+    The core checks a reference's shape first: PostgreSQL refuses some characters (NUL)
+    in a parameter, and a malformed reference is just a case nobody can see.
+    """
+    if reference is None:
+        return None
+    query = select(Case).where(Case.reference == reference)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def current(session: AsyncSession, *, witness_id: uuid.UUID, reference: str) -> Case | None:
+    """The witness's case of this reference, if it still exists."""
+    query = select(Case).where(Case.witness_id == witness_id, Case.reference == reference)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def listing(
+    session: AsyncSession,
+    *,
+    limit: int,
+    visible_to: tuple[list[str], uuid.UUID] | None = None,
+    status: str | None = None,
+    queue: str | None = None,
+) -> list[Case]:
+    """Cases in queue order; `visible_to` (queues, holder) narrows to what one caseworker
+    may see: their queues' cases and the ones they hold."""
+    query = select(Case).order_by(Case.priority_rank, Case.created_at).limit(limit)
+    if visible_to is not None:
+        queues, holder = visible_to
+        query = query.where(Case.queue.in_(sorted(queues)) | (Case.assigned_to == holder))
+    if status:
+        query = query.where(Case.status == status)
+    if queue:
+        query = query.where(Case.queue == queue)
+    return list((await session.execute(query)).scalars())
 
 
 async def note_witness_activity(session: AsyncSession, *, case: Case) -> None:
@@ -144,3 +181,36 @@ def reopen(case: Case, *, due_at: datetime) -> None:
     case.closed_at = None
     case.escalated_at = None
     case.due_at = due_at
+
+
+def touch(case: Case, *, now: datetime) -> None:
+    """Its holder read or acted on it: the claim timeout starts again."""
+    case.touched_at = now
+
+
+def assign(case: Case, *, holder: uuid.UUID, now: datetime) -> None:
+    """Held by this caseworker from now on."""
+    case.status, case.assigned_to, case.claimed_at, case.touched_at = "claimed", holder, now, now
+
+
+def back_to_queue(case: Case, *, queue: str | None = None) -> None:
+    """Waiting again (in another queue, if given), held by no one."""
+    if queue is not None:
+        case.queue = queue
+    case.status, case.assigned_to, case.claimed_at, case.touched_at = "waiting", None, None, None
+
+
+def close(case: Case, *, key: DataKey | None, outcome: str, now: datetime) -> None:
+    """Closed now; the caseworker's words on how it ended are sealed (gone if erased)."""
+    case.status, case.closed_at, case.touched_at = "closed", now, None
+    if key is not None:
+        case.outcome_sealed = key.seal(outcome, table="cases", field="outcome", row=case.id)
+
+
+def set_due(case: Case, *, due_at: datetime) -> None:
+    """The response target: when a caseworker should have answered."""
+    case.due_at = due_at
+
+
+def note_alerted(case: Case, *, now: datetime) -> None:
+    case.alerted_at = now

@@ -11,6 +11,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from sqlalchemy import or_, select
@@ -239,3 +240,9 @@ def _telegram_chat(text: str) -> str:
     if not TELEGRAM_CHAT.fullmatch(chat):
         raise InvalidAlertContact("an alert Telegram chat id must be a number, like 123456789")
     return chat
+
+
+def set_disabled(account: Caseworker, *, at: datetime | None) -> None:
+    """Disabled since `at` (kept if already disabled), or enabled again with None."""
+    if at is None or account.disabled_at is None:
+        account.disabled_at = at

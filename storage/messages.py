@@ -34,6 +34,15 @@ def provider_lookup(vault: Vault, *, channel: str, provider_id: str) -> dict[int
     return vault.pseudonym_candidates(f"{channel}\x00{provider_id}", purpose=PROVIDER_PURPOSE)
 
 
+def set_provider_id(message: Message, *, vault: Vault, channel: str, provider_id: str) -> None:
+    """Remember (as a keyed hash) the provider's id for a message we sent."""
+    message.provider_key = provider_key(vault, channel=channel, provider_id=provider_id)
+
+
+def set_delivery_state(message: Message, delivery: str) -> None:
+    message.delivery = delivery
+
+
 async def find_by_provider_id(
     session: AsyncSession, *, vault: Vault, channel: str, provider_id: str
 ) -> Message | None:

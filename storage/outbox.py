@@ -146,14 +146,6 @@ async def opt_out(session: AsyncSession, *, witness_id: uuid.UUID) -> None:
         await mark_failed(session, item_id=item_id, error="opted_out")
 
 
-async def due_soonest(session: AsyncSession) -> datetime | None:
-    """When the next pending item falls due, so an idle worker knows how long to sleep."""
-    query = select(OutboxItem.next_attempt_at).where(OutboxItem.status == PENDING)
-    return (
-        await session.execute(query.order_by(OutboxItem.next_attempt_at).limit(1))
-    ).scalar_one_or_none()
-
-
 async def enqueue_alert(
     session: AsyncSession,
     *,

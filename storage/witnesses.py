@@ -168,6 +168,16 @@ async def touch(session: AsyncSession, *, witness: Witness, when: datetime | Non
     witness.last_active_at = when or utcnow()
 
 
+def set_language(witness: Witness, language: str) -> None:
+    witness.language = language
+
+
+def set_opted_out(witness: Witness, opted_out: bool) -> None:
+    """STOP (or the provider's word that they refuse messages); START or a new message
+    where the channel allows it undoes it."""
+    witness.opted_out = opted_out
+
+
 async def pause(session: AsyncSession, *, witness: Witness, now: datetime) -> None:
     """EXIT: nothing is sent to this witness until they write again."""
     witness.paused_at = now

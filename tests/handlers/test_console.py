@@ -9,7 +9,6 @@ write screenshots of the queue and case pages to docs/screenshots/.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -214,23 +213,6 @@ async def test_forms_without_the_csrf_token_are_refused(tmp_path: Path, browser:
         row = page.locator('tr[data-queue="relocation"]')
         await page.reload()
         await expect(row.locator('[data-field="waiting"]')).to_have_text("1")
-
-
-async def test_idle_console_sessions_end(tmp_path: Path) -> None:
-    async with sms_service(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'data' / 'intake.db'}",
-        console_idle_minutes=0.02,  # 1.2 seconds
-    ) as (live, _twilio, _phone):
-        await make_caseworker(live.services.db, "ana", queues=("relocation",))
-        async with httpx.AsyncClient(base_url=live.base_url) as client:
-            signed_in = await console_sign_in(client, "ana")
-            assert signed_in.status_code == 303
-            assert signed_in.headers["location"] == "/console/queues"
-            assert (await client.get("/console/queues")).status_code == 200
-            await asyncio.sleep(1.5)
-            idle = await client.get("/console/queues", follow_redirects=False)
-            assert idle.status_code == 303 and idle.headers["location"] == "/console/login"
 
 
 async def test_the_console_works_by_keyboard_on_a_narrow_screen(
