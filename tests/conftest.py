@@ -131,7 +131,7 @@ def make_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settin
         "burst_seconds": 0,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

@@ -184,9 +184,8 @@ async def test_delete_confirmed_shreds_the_witness(services: Services) -> None:
     assert closed.answers_sealed is None and old_answers is not None
     assert closed.witness_id is None and closed.reference is None
     assert (closed.queue, closed.needs, closed.language) == (case.queue, case.needs, case.language)
-    midnight = {"hour": 0, "minute": 0, "second": 0, "microsecond": 0}
-    assert closed.closed_at is not None and closed.closed_at == closed.closed_at.replace(**midnight)
-    assert closed.created_at == case.created_at.replace(**midnight)
+    assert closed.closed_at is not None and closed.closed_at == witnesses.day_of(closed.closed_at)
+    assert closed.created_at == witnesses.day_of(case.created_at)
 
     # A backup still holds the wrapped key; once its master version is retired it is dead.
     wrapped = WrappedKey(backup_key.master_version, backup_key.wrapped)

@@ -300,7 +300,7 @@ def test_routing(chat: Chat, needs: str, move: bool, queue: str) -> None:
     ],
 )
 def test_priority(chat: Chat, changes: dict[str, str | None], priority: Priority) -> None:
-    chat.walk(*intake(**changes))  # type: ignore[arg-type]
+    chat.walk(*intake(**changes))
 
     assert chat.case().priority is priority
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.intake.lexicon import Keyword
 from bot.intake.model import Language
 from bot.intake.parsing import (
-    Keyword,
     clean_free_text,
     guess_language,
     has_words,

@@ -284,7 +284,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(world: World) ->
     assert set(right.json()) == {"token", "expires_at"}
 
 
-OPENAPI_PATHS = {
+OPENAPI_PATHS: dict[str, dict[str, tuple[str | None, str, str | None]]] = {
     "/api/v1/login": {"post": ("LoginIn", "200", "LoginOut")},
     "/api/v1/logout": {"post": (None, "204", None)},
     "/api/v1/queues": {"get": (None, "200", "QueueOut")},
@@ -355,11 +355,11 @@ async def test_openapi_documents_every_route_with_its_schemas(world: World) -> N
     # Every status of the matrix is documented for its route, errors with their body.
     for route, (method, template, _body) in ROUTES.items():
         responses = spec["paths"][template][method.lower()]["responses"]
-        for status in set(EXPECTED[route].values()):
-            assert str(status) in responses, (route, status)
-            if status >= 400:
-                error = responses[str(status)]["content"]["application/json"]["schema"]
-                assert _schema_names(error) == {"ErrorOut"}, (route, status)
+        for code in set(EXPECTED[route].values()):
+            assert str(code) in responses, (route, code)
+            if code >= 400:
+                error = responses[str(code)]["content"]["application/json"]["schema"]
+                assert _schema_names(error) == {"ErrorOut"}, (route, code)
     login = spec["paths"]["/api/v1/login"]["post"]["responses"]
     assert {"401", "429"} <= set(login)
     for change in ("messages", "release", "close", "transfer", "phone", "priority"):

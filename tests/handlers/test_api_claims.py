@@ -46,7 +46,7 @@ CLAIM = "/api/v1/queues/relocation/claim"
 
 async def claim_all(worker: Caseworker, username: str) -> list[str]:
     """Claim in `relocation` until it answers 204; every case claimed is the caller's."""
-    claimed = []
+    claimed: list[str] = []
     while True:
         response = await worker.post(CLAIM)
         if response.status_code == 204:
@@ -105,7 +105,7 @@ async def _concurrent_claims(
     emptied = asyncio.Event()
 
     async def one_loop(name: str) -> list[str]:
-        claimed = []
+        claimed: list[str] = []
         while True:
             sent_after_empty = emptied.is_set()
             response = await workers[name].post(CLAIM)

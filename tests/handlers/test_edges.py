@@ -317,7 +317,7 @@ def test_the_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTAKE_KEEP_ALIVE_SECONDS", "3")
     monkeypatch.setenv("INTAKE_MAX_CONNECTIONS", "40")
     monkeypatch.setenv("INTAKE_API_DOCS", "true")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert (
         settings.request_timeout_seconds,
         settings.keep_alive_seconds,
@@ -325,9 +325,9 @@ def test_the_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         settings.api_docs,
     ) == (4.5, 3, 40, True)
     monkeypatch.delenv("INTAKE_API_DOCS")
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     assert defaults.api_docs is False
     monkeypatch.setenv("INTAKE_MAX_CONNECTIONS", "0")
     with pytest.raises(ValidationError) as refused:
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
     assert "INTAKE_MAX_CONNECTIONS" in str(refused.value)

@@ -6,8 +6,10 @@ the delivery state forward, and owed messages survive a restart.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -147,7 +149,7 @@ async def test_an_undelivered_report_with_21610_opts_out(tmp_path: Path, databas
 async def test_owed_messages_survive_a_restart(tmp_path: Path, database_url: str) -> None:
     data_dir = tmp_path / "data"
     async with FakeTwilio() as twilio:
-        twilio_settings = {
+        twilio_settings: dict[str, Any] = {
             "twilio_account_sid": twilio.account_sid,
             "twilio_auth_token": twilio.auth_token,
             "twilio_phone_number": twilio.phone_number,
@@ -174,7 +176,7 @@ async def test_owed_messages_survive_a_restart(tmp_path: Path, database_url: str
         ) as live:
             await eventually(lambda: len(twilio.sent) == 3)
             for message_id in owed:
-                await eventually(lambda m=message_id: settled(live, m))
+                await eventually(functools.partial(settled, live, message_id))
             assert await outbox_state(live) == [("sent", 1, None)] * 3
         # Sent in the order they were owed.
         assert [sms.body for sms in twilio.sent] == ["n0", "n1", "n2"]

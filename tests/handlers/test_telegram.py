@@ -422,6 +422,7 @@ async def test_the_sender_sorts_telegram_refusals(
         fake.fail_next("sendMessage", status=status, retry_after=3 if status == 429 else None)
         with pytest.raises(type(outcome)) as raised:
             await sender.send(Outgoing(channel="telegram", address="42", text="hello"))
+        assert isinstance(raised.value, RetryLater | Undeliverable)
         assert raised.value.reason == outcome.reason
         if isinstance(outcome, RetryLater):
             assert isinstance(raised.value, RetryLater) and raised.value.after == outcome.after

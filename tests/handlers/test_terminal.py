@@ -95,4 +95,4 @@ async def test_several_terminals_at_once_share_one_database(
         assert "locked" not in err
     cases = await cases_in(database_url)
     assert len(cases) == 4
-    assert {REFERENCE.search(out).group(0) for out, _ in outputs} == {c.reference for c in cases}  # type: ignore[union-attr]
+    assert {REFERENCE.search(out).group(0) for out, _ in outputs} == {c.reference for c in cases}
