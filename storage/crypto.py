@@ -76,9 +76,15 @@ def is_legacy(blob: bytes) -> bool:
     return blob[:1] == FORMAT_V1
 
 
+def sealed_version(blob: bytes) -> int:
+    """The master key version a transit payload or staff detail was sealed under (its
+    first two bytes)."""
+    return int.from_bytes(blob[:2], "big")
+
+
 def staff_version(blob: bytes) -> int:
     """The master key version a staff detail was sealed under."""
-    return int.from_bytes(blob[:2], "big")
+    return sealed_version(blob)
 
 
 class DataKey:
@@ -179,7 +185,7 @@ class Vault:
         return version.to_bytes(2, "big") + body
 
     def open_transit(self, blob: bytes, *, row: UUID) -> str:
-        version = int.from_bytes(blob[:2], "big")
+        version = sealed_version(blob)
         try:
             key = self._derived(TRANSIT_LABEL, version)
         except UnknownKeyVersion as exc:

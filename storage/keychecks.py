@@ -15,7 +15,7 @@ import hmac
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.crypto import DecryptionFailed, Vault, WrappedKey
+from storage.crypto import DecryptionFailed, Vault, WrappedKey, sealed_version
 from storage.db import Database
 from storage.keyring import KeySource, MasterKeyError
 from storage.models import DataKeyRow, MasterKeyCheck, OutboxItem, Witness
@@ -71,7 +71,7 @@ async def versions_in_use(session: AsyncSession) -> set[int]:
         select(OutboxItem.payload_sealed).where(OutboxItem.payload_sealed.is_not(None))
     )
     versions = {int(v) for v in wrapped.scalars()} | {int(v) for v in looked.scalars() if v}
-    return versions | {int.from_bytes(blob[:2], "big") for blob in payloads.scalars() if blob}
+    return versions | {sealed_version(blob) for blob in payloads.scalars() if blob}
 
 
 async def _verify_by_unwrapping(

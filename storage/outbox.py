@@ -18,6 +18,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import crypto
 from storage.crypto import Vault
 from storage.models import Message, OutboxItem, Witness, utcnow
 
@@ -226,4 +227,4 @@ def sealed_version(item: OutboxItem) -> int | None:
     """The master key version an item's payload is sealed under (both seals prefix it)."""
     if item.payload_sealed is None:
         return None
-    return int.from_bytes(item.payload_sealed[:2], "big")
+    return crypto.sealed_version(item.payload_sealed)
