@@ -40,6 +40,7 @@ from storage.caseworkers import by_username, every_caseworker
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Caseworker, utcnow
+from storage.states import Action, ActorKind
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_CLIENT = 20
 # Per username, from every client: supervisors are alerted past the ceiling.
 CEILING_WINDOW = timedelta(hours=1)
-CEILING_CROSSED = "account.sign_in_ceiling"
 # What supervisors' phones are told: a label, no account name (the console shows it).
 CEILING_ALERT = "many failed sign-ins"
 HASHER = PasswordHasher()
@@ -245,7 +245,10 @@ class Accounts:
         # The alarm is noted in the throttle table under its own key, on the same clock.
         await sessions.note_failure(session, keys=[keys.alarm], now=now)
         await audit.record(
-            session, actor_kind="system", action=CEILING_CROSSED, detail=account.username
+            session,
+            actor_kind=ActorKind.SYSTEM,
+            action=Action.SIGN_IN_CEILING,
+            detail=account.username,
         )
         log.warning(
             "caseworker %s: more than %d failed sign-ins within an hour",

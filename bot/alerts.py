@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intake.model import Priority
 from bot.intake.script import PROGRAM_NAME
-from storage import audit, cases, caseworkers, escalation, outbox, queues
+from storage import audit, cases, caseworkers, escalation, outbox
 from storage.crypto import Vault
 from storage.models import Case
+from storage.states import Action, ActorKind, CaseStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ESCALATED = "case.escalated"
 # The audit action Casework writes in the transaction that owes a caseworker's reply
 # (bot/casework.py Action.REPLY); named here so this module need not import casework.
 OVERDUE = "overdue"
@@ -166,7 +166,11 @@ async def escalate(
     escalated = await escalation.claim_to_escalate(session, now=now)
     for case in escalated:
         await audit.record(
-            session, actor_kind="system", action=ESCALATED, case_id=case.id, detail=case.priority
+            session,
+            actor_kind=ActorKind.SYSTEM,
+            action=Action.ESCALATED,
+            case_id=case.id,
+            detail=case.priority,
         )
         log.info("case %s escalated: past its response target", case.reference)
     # Out of hours only urgent cases page anyone; the rest are alerted when the office
@@ -179,7 +183,7 @@ async def escalate(
     )
     owed = 0
     for case in alerting:
-        reason = OVERDUE if case.status == queues.WAITING else UNANSWERED
+        reason = OVERDUE if case.status == CaseStatus.WAITING else UNANSWERED
         owed += await alert_staff(session, vault=vault, case=case, reason=reason, now=now)
     return EscalationPass(
         targeted=targeted, escalated=len(escalated), alerted=len(alerting), owed=owed

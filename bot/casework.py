@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +32,7 @@ from storage.cases import open_answers, set_priority, triage_labels
 from storage.crypto import DataKey, KeyUnavailable, Vault
 from storage.db import Database
 from storage.models import Case, Caseworker, Witness, utcnow
+from storage.states import Action, ActorKind, CaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +47,6 @@ CLAIMED_NOTICE = {
     "en": "A caseworker has your request and will write soon.",
     "es": "Alguien de nuestro equipo tiene su solicitud y le escribirá pronto.",
 }
-
-
-class Action(StrEnum):
-    READ = "case.read"
-    CLAIM = "case.claimed"
-    RELEASE = "case.released"
-    TRANSFER = "case.transferred"
-    CLOSE = "case.closed"
-    REPLY = "case.replied"
-    ASSIGN = "case.assigned"
-    REVEAL_NUMBER = "case.number_revealed"
-    PRIORITY = "case.priority_changed"
-    LIST = "cases.listed"
-    READ_AUDIT = "audit.read"
 
 
 class CaseNotFound(Exception):
@@ -172,7 +158,7 @@ class AuditView:
 def _holds(actor: Actor, case: Case) -> bool:
     """Whether the caller holds the case: closing it ends that (its number included);
     supervisors see it still, and a witness writing again puts it back in its queue."""
-    return case.assigned_to == actor.id and case.status != queues.CLOSED
+    return case.assigned_to == actor.id and case.status != CaseStatus.CLOSED
 
 
 def _normal(reference: str) -> str | None:
@@ -235,11 +221,11 @@ class Casework:
             raise CaseClosed(reference)
         if case is None or not (_holds(actor, case) or actor.supervisor):
             raise CaseNotFound(reference)
-        if action is not Action.READ and case.status == queues.CLOSED:
+        if action is not Action.READ and case.status == CaseStatus.CLOSED:
             raise CaseClosed(reference)
         await audit.record(
             session,
-            actor_kind="caseworker",
+            actor_kind=ActorKind.CASEWORKER,
             actor_id=actor.id,
             action=action,
             case_id=case.id,
@@ -443,7 +429,7 @@ class Casework:
                     queue=queue or None,
                 )
             await audit.record(
-                session, actor_kind="caseworker", actor_id=actor.id, action=Action.LIST
+                session, actor_kind=ActorKind.CASEWORKER, actor_id=actor.id, action=Action.LIST
             )
             return [await self._summary(session, case) for case in found]
 
@@ -500,7 +486,10 @@ class Casework:
                     since=since,
                 )
             await audit.record(
-                session, actor_kind="caseworker", actor_id=actor.id, action=Action.READ_AUDIT
+                session,
+                actor_kind=ActorKind.CASEWORKER,
+                actor_id=actor.id,
+                action=Action.READ_AUDIT,
             )
             keys: dict[uuid.UUID, DataKey | None] = {}
             views = []
@@ -529,7 +518,10 @@ class Casework:
             stale = await queues.return_stale(session, untouched_since=utcnow() - timeout)
             for case_id in stale:
                 await audit.record(
-                    session, actor_kind="system", action="case.claim_expired", case_id=case_id
+                    session,
+                    actor_kind=ActorKind.SYSTEM,
+                    action=Action.CLAIM_EXPIRED,
+                    case_id=case_id,
                 )
         return len(stale)
 
@@ -592,7 +584,7 @@ class Casework:
             await session.get(Caseworker, case.previous_holder) if case.previous_holder else None
         )
         escalated = False
-        if case.escalated_at is not None and case.status != queues.CLOSED:
+        if case.escalated_at is not None and case.status != CaseStatus.CLOSED:
             replied = await audit.last_at(session, case_id=case.id, action=Action.REPLY)
             escalated = _still_escalated(case, replied)
         return CaseView(
@@ -649,9 +641,9 @@ def _still_escalated(case: Case, replied: datetime | None) -> bool:
     The same test the escalation worker alerts by (storage.escalation.needs_someone), so the
     console, the API and staff phones agree.
     """
-    if case.escalated_at is None or case.status == queues.CLOSED:
+    if case.escalated_at is None or case.status == CaseStatus.CLOSED:
         return False
-    if case.status == queues.WAITING:
+    if case.status == CaseStatus.WAITING:
         return True
     return replied is None or case.claimed_at is None or replied < case.claimed_at
 

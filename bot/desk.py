@@ -46,6 +46,7 @@ from storage.cases import ReferenceTaken
 from storage.crypto import DataKey, Vault
 from storage.db import Database, WriteConflict
 from storage.models import Case, Witness, utcnow
+from storage.states import Action, ActorKind, Delivery, Direction
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class IntakeDesk:
         inbound = await messages.add_message(
             session,
             key=key,
-            direction="in",
+            direction=Direction.IN,
             text=message.text or ("[media not kept]" if message.has_media else ""),
             case_id=case.id if case and _wrote_to(turn, case) else None,
             provider_key=self._provider_key(message),
@@ -270,7 +271,9 @@ class IntakeDesk:
         await alerts.alert_staff(
             session, vault=self._vault, case=case, reason=alerts.FLOOD, now=now
         )
-        await audit.record(session, actor_kind="witness", action="case.flooded", case_id=case.id)
+        await audit.record(
+            session, actor_kind=ActorKind.WITNESS, action=Action.FLOODED, case_id=case.id
+        )
         log.warning("witness %s is flooding case %s", witness.alias, case.reference)
         return replace(watch, alerted=True)
 
@@ -318,11 +321,11 @@ class IntakeDesk:
             out = await messages.add_message(
                 session,
                 key=key,
-                direction="out",
+                direction=Direction.OUT,
                 text=reply.text,
                 case_id=case.id if case and case.reference == turn.state.reference else None,
                 reply_to_id=inbound_id,
-                delivery="sent" if inline else "queued",
+                delivery=Delivery.SENT if inline else Delivery.QUEUED,
                 options=encode_options(reply.options, reply.prompt) if reply.options else None,
             )
             if not inline:
@@ -388,7 +391,9 @@ class IntakeDesk:
         )
         cases.set_due(case, due_at=self._targets.due(event.priority, now))
         await messages.attach_to_case(session, key=key, case_id=case.id)
-        await audit.record(session, actor_kind="witness", action="case.opened", case_id=case.id)
+        await audit.record(
+            session, actor_kind=ActorKind.WITNESS, action=Action.OPENED, case_id=case.id
+        )
         log.info("case %s opened in %s (%s)", case.reference, case.queue, case.priority)
         if event.triage:
             await self._danger(session, case=case, reasons=event.triage, now=now, alert=alert)
@@ -413,7 +418,9 @@ class IntakeDesk:
             answers=event.answers,
         )
         await messages.attach_to_case(session, key=key, case_id=case.id)
-        await audit.record(session, actor_kind="witness", action="case.amended", case_id=case.id)
+        await audit.record(
+            session, actor_kind=ActorKind.WITNESS, action=Action.AMENDED, case_id=case.id
+        )
         if event.triage:
             await self._danger(session, case=case, reasons=event.triage, now=now, alert=alert)
 
@@ -423,7 +430,7 @@ class IntakeDesk:
             # Nothing a witness writes is left unseen: a closed case goes back to its queue.
             cases.reopen(case, due_at=self._targets.due(Priority(case.priority), now))
             await audit.record(
-                session, actor_kind="witness", action="case.reopened", case_id=case.id
+                session, actor_kind=ActorKind.WITNESS, action=Action.REOPENED, case_id=case.id
             )
             log.info("case %s reopened by the witness", case.reference)
 
@@ -443,7 +450,9 @@ class IntakeDesk:
             cases.raise_to_urgent(
                 case, danger=danger, due_at=self._targets.due(Priority.URGENT, now)
             )
-        await audit.record(session, actor_kind="witness", action="case.triaged", case_id=case.id)
+        await audit.record(
+            session, actor_kind=ActorKind.WITNESS, action=Action.TRIAGED, case_id=case.id
+        )
         log.info("case %s triaged urgent (%s)", case.reference, ",".join(reasons))
         if danger and alert and self._on_danger is not None:
             await self._on_danger(session, case, ",".join(reasons), now)

@@ -22,10 +22,11 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intake.model import Option, Prompt
-from storage import messages, outbox, queues, witnesses
+from storage import messages, outbox, witnesses
 from storage.crypto import DataKey, DecryptionFailed, KeyUnavailable, Vault
 from storage.db import Database, WriteConflict
 from storage.models import Case, Message, OutboxItem, Witness, utcnow
+from storage.states import CaseStatus, Delivery, Direction, OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -243,16 +244,16 @@ class OutboxWorker:
             await self._fail(item_id, f"channel {channel} is off")
             return
         try:
-            if kind == outbox.ERASE:
+            if kind == OutboxKind.ERASE:
                 await self._erase_chat(item_id, channel, sender)
                 return
-            if kind == outbox.FORGET:
+            if kind == OutboxKind.FORGET:
                 await self._forget(item_id, sender)
                 return
-            if kind == "keyboard":
+            if kind == OutboxKind.KEYBOARD:
                 await self._redraw_keyboard(item_id, sender)
                 return
-            if kind == outbox.ALERT:
+            if kind == OutboxKind.ALERT:
                 await self._send_alert(item_id, channel, sender)
                 return
             loaded = await self._load(item_id)
@@ -406,10 +407,10 @@ class OutboxWorker:
             handle = messages.open_handle(message, key)
             if handle is None:
                 status = await outbox.send_status(session, message_id=message.id)
-                if status == outbox.SENDING:
+                if status == OutboxStatus.SENDING:
                     # Its send may carry the keyboard as it was before this change.
                     raise RetryLater("message not sent yet")
-                if status == outbox.PENDING:
+                if status == OutboxStatus.PENDING:
                     # Its send has not read the message yet, so it will carry the
                     # keyboard as stored now; waiting for it here could wait forever,
                     # as an item never overtakes an earlier one.
@@ -434,7 +435,7 @@ class OutboxWorker:
         if alert is None:
             await self._fail(item_id, "alert unreadable")
             return
-        if alert.case_id is not None and (case is None or case.status == queues.CLOSED):
+        if alert.case_id is not None and (case is None or case.status == CaseStatus.CLOSED):
             await self._fail(item_id, "case closed")
             return
         try:
@@ -480,19 +481,20 @@ class OutboxWorker:
         log.info("outbox item %s: chat erased", item_id)
 
 
-DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2}
-FINAL_STATES = ("delivered", "failed")
+DELIVERY_RANK = {Delivery.QUEUED: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.FAILED: 2}
+FINAL_STATES = (Delivery.DELIVERED, Delivery.FAILED)
+# A provider's words for where a message is (Twilio's and Telegram's), in ours.
 PROVIDER_STATES = {
-    "queued": "queued",
-    "accepted": "queued",
-    "scheduled": "queued",
-    "sending": "queued",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "failed",
-    "failed": "failed",
-    "canceled": "failed",
+    "queued": Delivery.QUEUED,
+    "accepted": Delivery.QUEUED,
+    "scheduled": Delivery.QUEUED,
+    "sending": Delivery.QUEUED,
+    "sent": Delivery.SENT,
+    "delivered": Delivery.DELIVERED,
+    "read": Delivery.DELIVERED,
+    "undelivered": Delivery.FAILED,
+    "failed": Delivery.FAILED,
+    "canceled": Delivery.FAILED,
 }
 
 
@@ -521,9 +523,9 @@ async def record_status(
         message = await messages.find_by_provider_id(
             session, vault=vault, channel=channel, provider_id=provider_id
         )
-        if message is None or message.direction != "out":
+        if message is None or message.direction != Direction.OUT:
             return False
-        current = DELIVERY_RANK.get(message.delivery or "queued", 0)
+        current = DELIVERY_RANK.get(Delivery(message.delivery or Delivery.QUEUED), 0)
         if delivery is not None and DELIVERY_RANK[delivery] > current:
             messages.set_delivery_state(message, delivery)
         if opted_out:

@@ -10,6 +10,7 @@ from storage import messages, witnesses
 from storage.crypto import KeyUnavailable, Vault
 from storage.db import Database
 from storage.models import Case, Witness
+from storage.states import Delivery, Direction
 
 
 class WitnessUnreachable(Exception):
@@ -30,7 +31,12 @@ async def owe_reply(session: AsyncSession, *, vault: Vault, case: Case, text: st
     except KeyUnavailable as exc:
         raise WitnessUnreachable(case.reference) from exc
     message = await messages.add_message(
-        session, key=key, direction="out", text=text, case_id=case.id, delivery="queued"
+        session,
+        key=key,
+        direction=Direction.OUT,
+        text=text,
+        case_id=case.id,
+        delivery=Delivery.QUEUED,
     )
     await messages.enqueue(session, message=message, channel=witness.channel)
     return message.id

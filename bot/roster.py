@@ -21,12 +21,9 @@ from bot.casework import SupervisorsOnly
 from storage import audit, caseworkers, sessions
 from storage.db import Database
 from storage.models import Caseworker, utcnow
+from storage.states import Action, ActorKind
 
 log = logging.getLogger(__name__)
-
-DISABLED = "account.disabled"
-ENABLED = "account.enabled"
-PASSWORD_RESET = "account.password_reset"  # noqa: S105 - an audit action, not a password
 
 
 class NoSuchAccount(LookupError):
@@ -81,7 +78,7 @@ class Roster:
             account = await _account(session, username)
             caseworkers.set_disabled(account, at=now)
             ended = await sessions.revoke_all(session, caseworker_id=account.id, now=now)
-            await _audit(session, actor, DISABLED, username)
+            await _audit(session, actor, Action.DISABLED, username)
         log.info("caseworker %s disabled, %d sessions ended", username, ended)
         return ended
 
@@ -90,7 +87,7 @@ class Roster:
         async with self._db.write() as session:
             account = await _account(session, username)
             caseworkers.set_disabled(account, at=None)
-            await _audit(session, actor, ENABLED, username)
+            await _audit(session, actor, Action.ENABLED, username)
         log.info("caseworker %s enabled", username)
 
     async def reset_password(
@@ -102,7 +99,7 @@ class Roster:
             account = await _account(session, username)
             caseworkers.set_password(account, password=password)
             ended = await sessions.revoke_all(session, caseworker_id=account.id, now=self._clock())
-            await _audit(session, actor, PASSWORD_RESET, username)
+            await _audit(session, actor, Action.PASSWORD_RESET, username)
         log.info("caseworker %s has a new password, %d sessions ended", username, ended)
         return ended
 
@@ -122,7 +119,7 @@ async def _account(session: AsyncSession, username: str) -> Caseworker:
 async def _audit(session: AsyncSession, actor: Actor | None, action: str, username: str) -> None:
     await audit.record(
         session,
-        actor_kind="caseworker" if actor else "admin",
+        actor_kind=ActorKind.CASEWORKER if actor else ActorKind.ADMIN,
         actor_id=actor.id if actor else None,
         action=action,
         detail=username,

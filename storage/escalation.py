@@ -14,17 +14,16 @@ from sqlalchemy import ColumnElement, Update, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, Case
-from storage.queues import CLOSED, WAITING
+from storage.states import Action, CaseStatus
 
 # The audit action of a caseworker's reply: audited in the same transaction that owes
 # it to the witness (the service's own messages are not).
-REPLIED = "case.replied"
 
 
 def _replied_since_claimed() -> ColumnElement[bool]:
     return exists().where(
         AuditEvent.case_id == Case.id,
-        AuditEvent.action == REPLIED,
+        AuditEvent.action == Action.REPLY,
         AuditEvent.at >= Case.claimed_at,
     )
 
@@ -33,8 +32,8 @@ def needs_someone(now: datetime) -> ColumnElement[bool]:
     """Past its target while unclaimed, or claimed with no reply to the witness since."""
     return and_(
         Case.due_at <= now,
-        Case.status != CLOSED,
-        or_(Case.status == WAITING, ~_replied_since_claimed()),
+        Case.status != CaseStatus.CLOSED,
+        or_(Case.status == CaseStatus.WAITING, ~_replied_since_claimed()),
     )
 
 
@@ -62,7 +61,7 @@ async def without_target(session: AsyncSession, *, limit: int) -> list[Case]:
     """Waiting cases with no response target yet, locked (others' locks are skipped)."""
     query = (
         select(Case)
-        .where(Case.due_at.is_(None), Case.status == WAITING)
+        .where(Case.due_at.is_(None), Case.status == CaseStatus.WAITING)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

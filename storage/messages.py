@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import DataKey, Vault, is_legacy
 from storage.models import Message, OutboxItem
+from storage.states import Delivery, Direction, OutboxKind
 
 PROVIDER_PURPOSE = "provider-message-id"
 SEALED_FIELDS = ("body", "options", "handle")
@@ -103,7 +104,10 @@ async def enqueue_keyboard(session: AsyncSession, *, message: Message, channel: 
     while the worker waits on this transaction's change to the message.
     """
     item = OutboxItem(
-        kind="keyboard", message_id=message.id, witness_id=message.witness_id, channel=channel
+        kind=OutboxKind.KEYBOARD,
+        message_id=message.id,
+        witness_id=message.witness_id,
+        channel=channel,
     )
     session.add(item)
     return item
@@ -125,7 +129,7 @@ async def enqueue_erasure(
     work = {"address": address, "farewell": farewell, "handles": handles}
     item = OutboxItem(
         id=item_id,
-        kind="erase",
+        kind=OutboxKind.ERASE,
         witness_id=witness_id,
         channel=channel,
         payload_sealed=vault.seal_transit(json.dumps(work), row=item_id),
@@ -205,7 +209,7 @@ async def with_keyboards(session: AsyncSession, *, witness_id: uuid.UUID) -> lis
         select(Message)
         .where(
             Message.witness_id == witness_id,
-            Message.direction == "out",
+            Message.direction == Direction.OUT,
             Message.options_sealed.is_not(None),
         )
         .order_by(Message.created_at)
@@ -256,7 +260,7 @@ async def count_for_case(session: AsyncSession, *, case_id: uuid.UUID) -> tuple[
     """How many messages a case has, and how many of its replies have a final delivery state."""
     query = select(
         func.count(),
-        func.count().filter(Message.delivery.in_(("delivered", "failed"))),
+        func.count().filter(Message.delivery.in_((Delivery.DELIVERED, Delivery.FAILED))),
     ).where(Message.case_id == case_id)
     total, settled = (await session.execute(query)).one()
     return int(total), int(settled)
@@ -274,7 +278,7 @@ async def caseworker_wrote_since(
         select(Message.id)
         .where(
             Message.case_id == case_id,
-            Message.direction == "out",
+            Message.direction == Direction.OUT,
             Message.reply_to_id.is_(None),
             Message.created_at >= since,
         )

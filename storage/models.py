@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.states import CaseStatus, OutboxKind, OutboxStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -169,7 +171,7 @@ class Case(Base):
     priority: Mapped[str] = mapped_column(String(8))
     # 0 = urgent, 1 = high, 2 = normal: orders a queue without a CASE expression.
     priority_rank: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(8), default="waiting")
+    status: Mapped[str] = mapped_column(String(8), default=CaseStatus.WAITING)
     language: Mapped[str] = mapped_column(String(2))
     needs: Mapped[str] = mapped_column(String(200), default="")
     answers_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -234,7 +236,9 @@ class OutboxItem(Base):
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    kind: Mapped[str] = mapped_column(String(16), default="message", server_default="message")
+    kind: Mapped[str] = mapped_column(
+        String(16), default=OutboxKind.MESSAGE, server_default=OutboxKind.MESSAGE.value
+    )
     message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
@@ -244,7 +248,7 @@ class OutboxItem(Base):
         ForeignKey("witnesses.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(8), default="pending")
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column()
     # Order among the items one inbound message caused (created_at orders the rest).

@@ -21,13 +21,10 @@ from sqlalchemy.orm import aliased
 from storage import crypto
 from storage.crypto import Vault
 from storage.models import Message, OutboxItem, Witness, utcnow
+from storage.states import Delivery, OutboxKind, OutboxStatus
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-ALERT = "alert"
-ERASE = "erase"
-FORGET = "forget"
 # Work that outlives an erased witness: it names no one, and its row goes once done.
-TRANSIT_KINDS = (ERASE, FORGET)
+TRANSIT_KINDS = (OutboxKind.ERASE, OutboxKind.FORGET)
 
 
 @dataclass(frozen=True)
@@ -50,17 +47,17 @@ async def claim_due(
     now = now or utcnow()
     earlier = aliased(OutboxItem)
     is_due = or_(
-        and_(OutboxItem.status == PENDING, OutboxItem.next_attempt_at <= now),
+        and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
         # A lease that ran out means its worker died mid-send: try again.
-        and_(OutboxItem.status == SENDING, OutboxItem.lease_until < now),
+        and_(OutboxItem.status == OutboxStatus.SENDING, OutboxItem.lease_until < now),
     )
     # Order matters within what one witness is owed; a staff alert goes to someone else
     # and never waits behind a witness's held or retried messages, nor holds them up.
     waits_for_earlier = exists().where(
-        OutboxItem.kind != ALERT,
-        earlier.kind != ALERT,
+        OutboxItem.kind != OutboxKind.ALERT,
+        earlier.kind != OutboxKind.ALERT,
         earlier.witness_id == OutboxItem.witness_id,
-        earlier.status.in_((PENDING, SENDING)),
+        earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
         earlier.id != OutboxItem.id,
         or_(
             earlier.created_at < OutboxItem.created_at,
@@ -79,7 +76,7 @@ async def claim_due(
     )
     items = list((await session.execute(query)).scalars())
     for item in items:
-        item.status = SENDING
+        item.status = OutboxStatus.SENDING
         item.lease_until = now + lease
         item.attempts += 1
     await session.flush()
@@ -88,12 +85,12 @@ async def claim_due(
 
 async def mark_sent(session: AsyncSession, *, item_id: uuid.UUID) -> OutboxItem | None:
     item = await session.get(OutboxItem, item_id, with_for_update=True)
-    if item is None or item.status != SENDING:
+    if item is None or item.status != OutboxStatus.SENDING:
         return None
-    item.status, item.lease_until, item.last_error = SENT, None, None
+    item.status, item.lease_until, item.last_error = OutboxStatus.SENT, None, None
     item.payload_sealed = None
-    if item.message_id is not None and item.kind == "message":
-        await set_delivery(session, message_id=item.message_id, delivery="sent")
+    if item.message_id is not None and item.kind == OutboxKind.MESSAGE:
+        await set_delivery(session, message_id=item.message_id, delivery=Delivery.SENT)
     if item.kind in TRANSIT_KINDS:
         # Even its time of day could be matched against a carrier's records.
         await session.delete(item)
@@ -106,20 +103,22 @@ async def mark_retry(
 ) -> None:
     await session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == item_id, OutboxItem.status == SENDING)
-        .values(status=PENDING, lease_until=None, next_attempt_at=at, last_error=error[:64])
+        .where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.SENDING)
+        .values(
+            status=OutboxStatus.PENDING, lease_until=None, next_attempt_at=at, last_error=error[:64]
+        )
     )
 
 
 async def mark_failed(session: AsyncSession, *, item_id: uuid.UUID, error: str) -> None:
     item = await session.get(OutboxItem, item_id, with_for_update=True)
-    if item is None or item.status not in (PENDING, SENDING):
+    if item is None or item.status not in (OutboxStatus.PENDING, OutboxStatus.SENDING):
         return
-    item.status, item.lease_until, item.last_error = FAILED, None, error[:64]
+    item.status, item.lease_until, item.last_error = OutboxStatus.FAILED, None, error[:64]
     item.payload_sealed = None
     # A keyboard item only touches the buttons: the message's own delivery stands.
-    if item.message_id is not None and item.kind == "message":
-        await set_delivery(session, message_id=item.message_id, delivery="failed")
+    if item.message_id is not None and item.kind == OutboxKind.MESSAGE:
+        await set_delivery(session, message_id=item.message_id, delivery=Delivery.FAILED)
     if item.kind in TRANSIT_KINDS:
         await session.delete(item)
     await session.flush()
@@ -128,7 +127,7 @@ async def mark_failed(session: AsyncSession, *, item_id: uuid.UUID, error: str) 
 async def send_status(session: AsyncSession, *, message_id: uuid.UUID) -> str | None:
     """The status of the item that sends this message itself; None if none was owed."""
     query = select(OutboxItem.status).where(
-        OutboxItem.message_id == message_id, OutboxItem.kind == "message"
+        OutboxItem.message_id == message_id, OutboxItem.kind == OutboxKind.MESSAGE
     )
     return (await session.execute(query.limit(1))).scalar_one_or_none()
 
@@ -141,7 +140,7 @@ async def opt_out(session: AsyncSession, *, witness_id: uuid.UUID) -> None:
     """The provider says this witness refuses messages: stop owing them any."""
     await session.execute(update(Witness).where(Witness.id == witness_id).values(opted_out=True))
     pending = select(OutboxItem.id).where(
-        OutboxItem.witness_id == witness_id, OutboxItem.status == PENDING
+        OutboxItem.witness_id == witness_id, OutboxItem.status == OutboxStatus.PENDING
     )
     for item_id in list((await session.execute(pending)).scalars()):
         await mark_failed(session, item_id=item_id, error="opted_out")
@@ -166,7 +165,7 @@ async def enqueue_alert(
     work = {"address": address, "text": text, "case": str(case_id) if case_id else None}
     item = OutboxItem(
         id=item_id,
-        kind=ALERT,
+        kind=OutboxKind.ALERT,
         witness_id=witness_id,
         channel=channel,
         payload_sealed=vault.seal_staff(
@@ -179,7 +178,7 @@ async def enqueue_alert(
 
 def open_alert(item: OutboxItem, *, vault: Vault) -> Alert | None:
     """The alert an item carries; None once sent or failed (the payload is deleted then)."""
-    if item.kind != ALERT or item.payload_sealed is None:
+    if item.kind != OutboxKind.ALERT or item.payload_sealed is None:
         return None
     work = json.loads(
         vault.open_staff(item.payload_sealed, table="outbox", field="payload", row=item.id)
@@ -199,7 +198,7 @@ async def enqueue_forget(
     item_id = uuid.uuid4()
     item = OutboxItem(
         id=item_id,
-        kind=FORGET,
+        kind=OutboxKind.FORGET,
         witness_id=None,
         channel=channel,
         next_attempt_at=at,

@@ -15,8 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, Message, utcnow
-
-WAITING, CLAIMED, CLOSED = "waiting", "claimed", "closed"
+from storage.states import CaseStatus, Direction, Priority
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,10 @@ async def counts(session: AsyncSession, *, queues: list[str]) -> list[QueueCount
         select(
             Case.queue,
             func.count(),
-            func.count().filter(Case.priority == "urgent"),
+            func.count().filter(Case.priority == Priority.URGENT),
             func.min(Case.created_at),
         )
-        .where(Case.queue.in_(queues), Case.status == WAITING)
+        .where(Case.queue.in_(queues), Case.status == CaseStatus.WAITING)
         .group_by(Case.queue)
     )
     found = {row[0]: row for row in (await session.execute(query)).all()}
@@ -63,7 +62,7 @@ async def claim_next(
     now = utcnow()
     pick = (
         select(Case.id)
-        .where(Case.queue == queue, Case.status == WAITING, Case.language.in_(languages))
+        .where(Case.queue == queue, Case.status == CaseStatus.WAITING, Case.language.in_(languages))
         .order_by(Case.priority_rank, Case.created_at)
         .limit(1)
     )
@@ -72,8 +71,10 @@ async def claim_next(
     case_id = (
         await session.execute(
             update(Case)
-            .where(Case.id == pick.scalar_subquery(), Case.status == WAITING)
-            .values(status=CLAIMED, assigned_to=caseworker_id, claimed_at=now, touched_at=now)
+            .where(Case.id == pick.scalar_subquery(), Case.status == CaseStatus.WAITING)
+            .values(
+                status=CaseStatus.CLAIMED, assigned_to=caseworker_id, claimed_at=now, touched_at=now
+            )
             .returning(Case.id)
         )
     ).scalar_one_or_none()
@@ -88,7 +89,7 @@ async def return_stale(session: AsyncSession, *, untouched_since: datetime) -> l
         (
             await session.execute(
                 select(Case.id)
-                .where(Case.status == CLAIMED, Case.touched_at < untouched_since)
+                .where(Case.status == CaseStatus.CLAIMED, Case.touched_at < untouched_since)
                 .with_for_update(skip_locked=True)
             )
         ).scalars()
@@ -97,7 +98,7 @@ async def return_stale(session: AsyncSession, *, untouched_since: datetime) -> l
         await session.execute(
             update(Case)
             .where(Case.id.in_(stale))
-            .values(status=WAITING, assigned_to=None, claimed_at=None, touched_at=None)
+            .values(status=CaseStatus.WAITING, assigned_to=None, claimed_at=None, touched_at=None)
         )
     return stale
 
@@ -106,7 +107,7 @@ async def escalated(session: AsyncSession, *, limit: int = 50) -> list[Case]:
     """Open cases past their response target that staff were escalated about, most urgent first."""
     query = (
         select(Case)
-        .where(Case.escalated_at.is_not(None), Case.status != CLOSED)
+        .where(Case.escalated_at.is_not(None), Case.status != CaseStatus.CLOSED)
         .order_by(Case.priority_rank, Case.due_at, Case.created_at)
         .limit(limit)
     )
@@ -118,7 +119,7 @@ async def first_written_after(
 ) -> datetime | None:
     """When the witness first wrote to the case after `since`, if they did."""
     query = select(func.min(Message.created_at)).where(
-        Message.case_id == case_id, Message.direction == "in", Message.created_at > since
+        Message.case_id == case_id, Message.direction == Direction.IN, Message.created_at > since
     )
     found: datetime | None = await session.scalar(query)
     return found

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Case, Witness, utcnow
+from storage.states import ActorKind
 from storage.witnesses import erase_witness
 
 BATCH = 200
@@ -38,7 +39,7 @@ async def purge(
             batch = list((await session.execute(query)).scalars())
             for witness_id in batch:
                 await erase_witness(
-                    session, vault=vault, witness_id=witness_id, actor_kind="system"
+                    session, vault=vault, witness_id=witness_id, actor_kind=ActorKind.SYSTEM
                 )
         if not batch:
             return erased

@@ -22,6 +22,7 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import TRANSIT_KINDS
+from storage.states import Action, ActorKind, CaseStatus, OutboxStatus
 
 LOOKUP_PURPOSE = "witness-address"
 ERASED_REFERENCE_PURPOSE = "erased-case-reference"
@@ -90,7 +91,11 @@ def reply_address(witness: Witness, key: DataKey) -> str:
 
 
 async def erase_witness(
-    session: AsyncSession, *, vault: Vault, witness_id: uuid.UUID, actor_kind: str = "witness"
+    session: AsyncSession,
+    *,
+    vault: Vault,
+    witness_id: uuid.UUID,
+    actor_kind: ActorKind = ActorKind.WITNESS,
 ) -> list[uuid.UUID]:
     """Crypto-shred a witness, then remove everything that could link rows back to them.
 
@@ -105,7 +110,7 @@ async def erase_witness(
     actor), audited the same day-only way. Returns the ids of their cases.
     """
     outcome, action = (
-        ("expired", "case.expired") if actor_kind == "system" else ("erased", "case.erased")
+        ("expired", Action.EXPIRED) if actor_kind == ActorKind.SYSTEM else ("erased", Action.ERASED)
     )
     case_ids = list(
         (await session.execute(select(Case.id).where(Case.witness_id == witness_id))).scalars()
@@ -133,8 +138,8 @@ async def erase_witness(
 
 
 def _keep_aggregate_facts(case: Case, *, outcome: str, today: datetime) -> None:
-    if case.status != "closed":
-        case.status, case.outcome, case.closed_at = "closed", outcome, today
+    if case.status != CaseStatus.CLOSED:
+        case.status, case.outcome, case.closed_at = CaseStatus.CLOSED, outcome, today
     opened = day_of(case.created_at)
     case.created_at = case.updated_at = case.witness_active_at = opened
     case.closed_at = day_of(case.closed_at) if case.closed_at else today
@@ -188,6 +193,6 @@ async def resume(session: AsyncSession, *, witness: Witness, now: datetime) -> N
     witness.paused_at = None
     await session.execute(
         update(OutboxItem)
-        .where(OutboxItem.witness_id == witness.id, OutboxItem.status == "pending")
+        .where(OutboxItem.witness_id == witness.id, OutboxItem.status == OutboxStatus.PENDING)
         .values(next_attempt_at=now)
     )

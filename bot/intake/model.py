@@ -8,10 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-
-class Language(StrEnum):
-    EN = "en"
-    ES = "es"
+from storage.states import CaseStatus as CaseStatus
+from storage.states import Language as Language
+from storage.states import Priority as Priority
 
 
 class Channel(StrEnum):
@@ -20,18 +19,6 @@ class Channel(StrEnum):
     SMS = "sms"
     TELEGRAM = "telegram"
     TERMINAL = "terminal"
-
-
-class Priority(StrEnum):
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
-
-
-class CaseStatus(StrEnum):
-    WAITING = "waiting"
-    CLAIMED = "claimed"
-    CLOSED = "closed"
 
 
 class Press(StrEnum):

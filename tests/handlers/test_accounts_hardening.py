@@ -20,10 +20,11 @@ import httpx
 from sqlalchemy import select
 from starlette.requests import Request
 
-from bot.accounts import CEILING_CROSSED, FREE_TRIES, Throttled
+from bot.accounts import FREE_TRIES, Throttled
 from handlers.client_address import client_address
 from storage import caseworkers
 from storage.models import AuditEvent
+from storage.states import Action
 from tests.clock import ManualClock
 from tests.handlers.api_helpers import PASSWORD, audit_rows, make_caseworker, seed_cases
 from tests.handlers.sms_helpers import sms_service
@@ -251,7 +252,7 @@ async def test_past_the_ceiling_supervisors_are_alerted_and_nobody_is_locked_out
                 assert wrong.status_code == 401
             calm = await sam.get("/console/queues")
             assert calm.status_code == 200 and banner not in calm.text
-            assert await audit_rows(db, action=CEILING_CROSSED) == 0
+            assert await audit_rows(db, action=Action.SIGN_IN_CEILING) == 0
             assert twilio.sent_to(ON_CALL) == []
 
             # The sixth within the hour crosses it: once, however many follow.
@@ -264,11 +265,11 @@ async def test_past_the_ceiling_supervisors_are_alerted_and_nobody_is_locked_out
             assert banner in page and "<strong>ana</strong>" in page
             theirs = await ben.get("/console/queues")
             assert theirs.status_code == 200 and banner not in theirs.text
-            query = select(AuditEvent).where(AuditEvent.action == CEILING_CROSSED)
+            query = select(AuditEvent).where(AuditEvent.action == Action.SIGN_IN_CEILING)
             async with db.read() as session:
                 rows = (await session.execute(query)).scalars().all()
             assert [(r.actor_kind, r.actor_id, r.detail) for r in rows] == [("system", None, "ana")]
-            assert CEILING_CROSSED in (await sam.get("/console/audit")).text
+            assert Action.SIGN_IN_CEILING in (await sam.get("/console/audit")).text
 
             # Ana herself still signs in from her own address.
             mine = await api_login(client, "ana", PASSWORD, via="198.51.100.7")

@@ -26,6 +26,7 @@ from bot.settings import Settings
 from storage import messages, outbox, witnesses
 from storage.caseworkers import add_caseworker, set_alert_contacts
 from storage.models import AuditEvent, Case, Conversation, Message, OutboxItem, Witness
+from storage.states import OutboxKind, OutboxStatus
 from tests.clock import ManualClock
 from tests.conftest import make_settings
 from tests.fakes.twilio import new_sid
@@ -130,7 +131,7 @@ async def count(services: Services, *where: Any, model: type = Message) -> int:
 
 
 async def alerts_owed(services: Services) -> int:
-    return await count(services, OutboxItem.kind == outbox.ALERT, model=OutboxItem)
+    return await count(services, OutboxItem.kind == OutboxKind.ALERT, model=OutboxItem)
 
 
 async def only_case(services: Services) -> Case:
@@ -222,7 +223,7 @@ async def test_another_witness_is_not_queued_behind_a_flood(
             by_witness = [(item.witness_id, item.kind) for item in claimed]
         assert (other, "message") in by_witness
         assert by_witness.count((flooder, "message")) == 1
-        pending = OutboxItem.witness_id == flooder, OutboxItem.status == outbox.PENDING
+        pending = OutboxItem.witness_id == flooder, OutboxItem.status == OutboxStatus.PENDING
         assert await count(services, *pending, model=OutboxItem) > 30
 
 
