@@ -36,5 +36,15 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
+# Set INTAKE_BENCH_POSTGRES_URL (a PostgreSQL server it may create databases on) to add the
+# PostgreSQL column; `make bench ARGS="--help"` lists the knobs. wrk is installed when root.
 bench: $(STAMP)
-	$(BIN)/python bench/sms_webhook.py
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+		else \
+			echo "make bench needs wrk: run 'sudo apt-get install -y wrk' (or your system's package)" >&2; \
+			exit 1; \
+		fi; \
+	}
+	$(BIN)/python -m bench $(ARGS)
