@@ -36,6 +36,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, sessions
+from storage.caseworkers import MAX_PASSWORD as MAX_PASSWORD
 from storage.caseworkers import by_username, every_caseworker
 from storage.crypto import Vault
 from storage.db import Database
@@ -59,6 +60,8 @@ CEILING_WINDOW = timedelta(hours=1)
 # What supervisors' phones are told: a label, no account name (the console shows it).
 CEILING_ALERT = "many failed sign-ins"
 HASHER = PasswordHasher()
+# No account's username or password is longer: longer is refused, never cut.
+MAX_USERNAME = 64
 
 
 @functools.cache
@@ -87,6 +90,10 @@ class NotSignedIn(Exception):
     """No token, or a token that is unknown, expired or revoked."""
 
 
+class BadCredentialsLength(ValueError):
+    """A sign-in whose username or password is empty or longer than any account's can be."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """The signed-in caseworker, as every caseworker action sees them."""
@@ -98,7 +105,7 @@ class Actor:
     supervisor: bool
 
     @classmethod
-    def of(cls, account: Caseworker) -> Actor:
+    def of(cls, account: Caseworker | sessions.SignedIn) -> Actor:
         return cls(
             id=account.id,
             username=account.username,
@@ -169,6 +176,9 @@ class Accounts:
         lifetime: timedelta | None = None,
         kind: str = API,
     ) -> Session:
+        # Refused before it is counted: no account could match, so it is no guess.
+        if not (0 < len(username) <= MAX_USERNAME and 0 < len(password) <= MAX_PASSWORD):
+            raise BadCredentialsLength
         now = self._clock()
         name = username.strip().lower()
         keys = self._keys(name, client)
@@ -285,7 +295,7 @@ class Accounts:
 
     async def actor_for(self, token: str, *, kind: str = API) -> Actor:
         async with self._db.read() as session:
-            account = await sessions.caseworker_for(
+            account = await sessions.signed_in(
                 session, token=token, kind=kind, now=self._clock(), max_age=self.lifetime
             )
         if account is None:

@@ -95,6 +95,7 @@ async def alert_staff(
                 channel=contact.channel,
                 address=contact.address,
                 text=text,
+                now=now,
             )
             owed += 1
     cases.note_alerted(case, now=now)
@@ -113,7 +114,7 @@ def service_alert_text(reason: str) -> str:
 
 
 async def alert_supervisors(
-    db: Database, *, vault: Vault, reason: str, on_owed: Callable[[], None]
+    db: Database, *, vault: Vault, reason: str, on_owed: Callable[[], None], now: datetime
 ) -> int:
     """Owe every on-call supervisor an alert about the service itself; returns how many.
 
@@ -134,6 +135,7 @@ async def alert_supervisors(
                     channel=contact.channel,
                     address=contact.address,
                     text=text,
+                    now=now,
                 )
                 owed += 1
     if owed:

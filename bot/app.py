@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -9,18 +10,18 @@ from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.routing import BaseRoute
 
 from bot import alerts
 from bot.accounts import Accounts
 from bot.casework import Casework
+from bot.channels import ChannelPlugin, Channels, Wiring
 from bot.desk import IntakeDesk
-from bot.intake.model import Channel
-from bot.outbox import Doorbell, OutboxWorker, Sender
+from bot.outbox import Doorbell, OutboxWorker
+from bot.readiness import Heartbeat, Readiness
 from bot.roster import Roster
 from bot.settings import Settings
-from bot.workers import ClaimTimeoutWorker, EscalationWorker, RetentionWorker, Worker
-from handlers import api
+from bot.workers import ClaimTimeoutWorker, EscalationWorker, RetentionWorker
+from handlers import api, telegram, terminal, twilio_sms
 from handlers.console import Console, ConsoleSettings
 from handlers.web import create_app
 from storage import keychecks, rotation
@@ -30,6 +31,9 @@ from storage.keyring import KeySource
 from storage.models import Case, utcnow
 
 log = logging.getLogger(__name__)
+
+# Every channel a witness can write on; each handler module declares its own.
+CHANNELS: tuple[ChannelPlugin, ...] = (twilio_sms.PLUGIN, telegram.PLUGIN, terminal.PLUGIN)
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,16 @@ class Services:
     casework: Casework
     accounts: Accounts
     roster: Roster
+    # The registered channels, and the plugins that wire them into the web app.
+    channels: Channels
+    plugins: tuple[ChannelPlugin, ...] = CHANNELS
     doorbell: Doorbell = field(default_factory=Doorbell)
+    # When the outbox worker last finished a pass (for /readyz).
+    outbox_heartbeat: Heartbeat = field(default_factory=Heartbeat)
     # The time response targets and escalation read (tests pass their own).
     clock: Callable[[], datetime] = utcnow
+    # How workers wait out a backoff (tests pass one that returns at once).
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def start(self) -> None:
         """Bring the database to the newest schema and check the master keys against it.
@@ -62,9 +73,16 @@ class Services:
         await self.db.dispose()
 
 
-def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Services:
-    """Everything the service runs on; `clock` is the time the conversation reads (tests
-    pass their own)."""
+def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    plugins: tuple[ChannelPlugin, ...] = CHANNELS,
+) -> Services:
+    """Everything the service runs on; `clock` is the time the service reads and `sleep`
+    how its workers wait out a backoff (tests pass their own), `plugins` the channels a
+    witness can write on."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = KeySource(
         env_value=settings.master_key.get_secret_value() if settings.master_key else None,
@@ -73,6 +91,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
     vault = Vault(keys)
     db = Database(settings.resolved_database_url)
     doorbell = Doorbell()
+    channels = Channels(plugin.describe(settings) for plugin in plugins)
     return Services(
         settings=settings,
         db=db,
@@ -89,10 +108,15 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
             crisis_line=settings.crisis_line,
             conversation=timedelta(minutes=settings.conversation_minutes),
             on_danger=_danger_alert(vault),
-            forget_channels=_forget_channels(settings),
+            channels=channels,
         ),
         casework=Casework(
-            db=db, vault=vault, doorbell=doorbell, targets=settings.targets, clock=clock
+            db=db,
+            vault=vault,
+            doorbell=doorbell,
+            targets=settings.targets,
+            channels=channels,
+            clock=clock,
         ),
         accounts=Accounts(
             db=db,
@@ -102,15 +126,11 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
             clock=clock,
         ),
         roster=Roster(db=db, clock=clock),
+        channels=channels,
+        plugins=plugins,
         doorbell=doorbell,
         clock=clock,
-    )
-
-
-def _forget_channels(settings: Settings) -> frozenset[Channel]:
-    """Channels whose provider's copies of messages are deleted once they are stored."""
-    return (
-        frozenset({Channel.SMS}) if settings.sms_enabled and settings.twilio_delete else frozenset()
+        sleep=sleep,
     )
 
 
@@ -123,98 +143,9 @@ def _danger_alert(vault: Vault) -> Callable[[AsyncSession, Case, str, datetime],
     return alert
 
 
-def channel_report(settings: Settings) -> list[str]:
+def channel_report(services: Services) -> list[str]:
     """One line per channel saying whether it is on, and if not, what it lacks."""
-    lines = []
-    if settings.sms_enabled:
-        inbound = "on" if settings.public_url else "off until INTAKE_PUBLIC_URL is set"
-        lines.append(f"SMS channel: on (sending on; inbound webhook {inbound})")
-    else:
-        missing = [
-            name
-            for name, value in (
-                ("TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
-                ("TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
-                ("TWILIO_PHONE_NUMBER", settings.twilio_phone_number),
-            )
-            if not value
-        ]
-        lines.append(f"SMS channel: off ({', '.join(missing)} not set)")
-    if not settings.telegram_enabled:
-        lines.append("Telegram channel: off (TELEGRAM_BOT_TOKEN not set)")
-    elif settings.public_url and settings.telegram_webhook_secret:
-        lines.append("Telegram channel: on (webhook)")
-    elif settings.public_url:
-        lines.append(
-            "Telegram channel: on (long polling; the webhook stays off until "
-            "TELEGRAM_WEBHOOK_SECRET is set)"
-        )
-    else:
-        lines.append("Telegram channel: on (long polling: INTAKE_PUBLIC_URL not set)")
-    return lines
-
-
-@dataclass
-class _Parts:
-    routes: list[BaseRoute] = field(default_factory=list)
-    senders: dict[str, Sender] = field(default_factory=dict)
-    workers: list[Worker] = field(default_factory=list)
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-
-def _sms(services: Services, parts: _Parts) -> None:
-    settings = services.settings
-    if not settings.sms_enabled:
-        return
-    from handlers.twilio_client import TwilioSender
-    from handlers.twilio_sms import STATUS_PATH, TwilioWebhooks
-
-    assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - sms_enabled
-    assert settings.twilio_phone_number  # noqa: S101 - sms_enabled
-    token = settings.twilio_auth_token.get_secret_value()
-    public_url = settings.public_url.rstrip("/") if settings.public_url else None
-    sender = TwilioSender(
-        account_sid=settings.twilio_account_sid,
-        auth_token=token,
-        from_number=settings.twilio_phone_number.get_secret_value(),
-        api_base=settings.twilio_api_base,
-        status_callback=public_url + STATUS_PATH if public_url else None,
-    )
-    parts.senders[Channel.SMS] = sender
-    parts.closers.append(sender.close)
-    if public_url:
-        webhooks = TwilioWebhooks(
-            desk=services.desk,
-            db=services.db,
-            vault=services.vault,
-            account_sid=settings.twilio_account_sid,
-            auth_token=token,
-            public_url=public_url,
-            forget=Channel.SMS in _forget_channels(settings),
-            clock=services.clock,
-        )
-        parts.routes.extend(webhooks.routes())
-
-
-def _telegram(services: Services, parts: _Parts) -> None:
-    settings = services.settings
-    if settings.telegram_bot_token is None:
-        return
-    from handlers.telegram import TelegramChannel
-
-    secret = settings.telegram_webhook_secret
-    channel = TelegramChannel(
-        desk=services.desk,
-        token=settings.telegram_bot_token.get_secret_value(),
-        api_base=settings.telegram_api_base,
-        webhook_secret=secret.get_secret_value() if secret else None,
-        use_webhook=bool(settings.public_url and secret),
-        on_set_aside=_supervisors_alert(services),
-    )
-    parts.senders[Channel.TELEGRAM] = channel.sender
-    parts.routes.extend(channel.routes())
-    parts.workers.extend(channel.workers())
-    parts.closers.append(channel.close)
+    return [plugin.report(services.settings) for plugin in services.plugins if plugin.report]
 
 
 def _supervisors_alert(services: Services) -> Callable[[str], Awaitable[int]]:
@@ -222,7 +153,11 @@ def _supervisors_alert(services: Services) -> Callable[[str], Awaitable[int]]:
 
     async def alert(reason: str) -> int:
         return await alerts.alert_supervisors(
-            services.db, vault=services.vault, reason=reason, on_owed=services.doorbell.ring
+            services.db,
+            vault=services.vault,
+            reason=reason,
+            on_owed=services.doorbell.ring,
+            now=services.clock(),
         )
 
     return alert
@@ -230,17 +165,31 @@ def _supervisors_alert(services: Services) -> Callable[[str], Awaitable[int]]:
 
 def build_web_app(services: Services) -> FastAPI:
     """The web app with every channel whose settings are present, and the workers."""
-    for line in channel_report(services.settings):
+    for line in channel_report(services):
         log.info("%s", line)
-    parts = _Parts()
-    _sms(services, parts)
-    _telegram(services, parts)
-    services.accounts.alert_supervisors_by(_supervisors_alert(services))
+    wiring = Wiring(
+        settings=services.settings,
+        desk=services.desk,
+        db=services.db,
+        vault=services.vault,
+        clock=services.clock,
+        alert_supervisors=_supervisors_alert(services),
+        sleep=services.sleep,
+    )
+    plugged = {
+        plugin.name: part
+        for plugin in services.plugins
+        if plugin.plug and (part := plugin.plug(wiring)) is not None
+    }
+    parts = list(plugged.values())
+    services.accounts.alert_supervisors_by(wiring.alert_supervisors)
     outbox = OutboxWorker(
         db=services.db,
         vault=services.vault,
-        senders=parts.senders,
+        senders={name: part.sender for name, part in plugged.items() if part.sender},
         doorbell=services.doorbell,
+        clock=services.clock,
+        heartbeat=services.outbox_heartbeat,
     )
     retention = RetentionWorker(
         db=services.db,
@@ -283,9 +232,15 @@ def build_web_app(services: Services) -> FastAPI:
 
     return create_app(
         db=services.db,
-        workers=[outbox, retention, claims, escalation, *parts.workers],
-        routes=[*parts.routes, *console.routes()],
-        on_shutdown=parts.closers,
+        workers=[outbox, retention, claims, escalation, *(w for p in parts for w in p.workers)],
+        routes=[*(route for p in parts for route in p.routes), *console.routes()],
+        on_shutdown=[close for p in parts for close in p.closers],
         extend=[caseworker_api],
         api_docs=settings.api_docs,
+        readiness=Readiness(
+            db=services.db,
+            keys=services.keys,
+            outbox=services.outbox_heartbeat,
+            clock=services.clock,
+        ),
     )

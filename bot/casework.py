@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import Actor
+from bot.channels import Channels
 from bot.intake.model import Priority
 from bot.intake.script import CONTACT, CONTACT_CALL, CONTACT_TEXT_FIRST
 from bot.intake.triage import QUEUES
@@ -31,7 +32,8 @@ from storage import audit, cases, caseworkers, messages, queues, witnesses
 from storage.cases import open_answers, set_priority, triage_labels
 from storage.crypto import DataKey, KeyUnavailable, Vault
 from storage.db import Database
-from storage.models import Case, Caseworker, Witness, utcnow
+from storage.models import Case, Witness, utcnow
+from storage.queues import Claimed
 from storage.states import Action, ActorKind, CaseStatus
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,13 @@ ERASED_REFERENCE = "-"
 MAX_LIST = 500
 ACTION_NAME = re.compile(r"[a-z][a-z0-9_.]{0,47}")
 DURESS = "duress"
+# The longest free text a caseworker may give; longer is refused, never cut.
+MAX_REPLY = 1600
+MAX_OUTCOME = 500
+MAX_REASON = 500
+# An audit filter longer than any reference or action name could be.
+MAX_REFERENCE_FILTER = 9
+MAX_ACTION_FILTER = 48
 # Said to the witness when their case is claimed. It lives here, not in the intake
 # script, because the caseworker's act sends it, not the conversation.
 CLAIMED_NOTICE = {
@@ -87,6 +96,28 @@ class HolderOnly(Exception):
 
 class UnknownPriority(ValueError):
     """A priority change named a priority that does not exist."""
+
+
+class BadReplyLength(ValueError):
+    """A reply that is blank or longer than MAX_REPLY characters."""
+
+
+class BadOutcomeLength(ValueError):
+    """A closing outcome that is blank or longer than MAX_OUTCOME characters."""
+
+
+class BadReasonLength(ValueError):
+    """A reason for seeing the number that is blank or longer than MAX_REASON characters."""
+
+
+class FilterTooLong(ValueError):
+    """An audit filter longer than any case reference or action name can be."""
+
+
+def _check_text(text: str, *, limit: int, refused: type[ValueError]) -> None:
+    """Refuse text that is blank or longer than the limit (it is never cut to fit)."""
+    if not text.strip() or len(text) > limit:
+        raise refused(len(text))
 
 
 @dataclass(frozen=True)
@@ -179,12 +210,15 @@ class Casework:
         db: Database,
         vault: Vault,
         doorbell: Doorbell,
+        channels: Channels,
         targets: ResponseTargets | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
         self._vault = vault
         self._doorbell = doorbell
+        # Which channels reach a witness at a phone number a caseworker may call.
+        self._channels = channels
         # Without configured targets: the default minutes, around the clock.
         self._targets = targets or ResponseTargets.parse(minutes=None, office_hours=None)
         # The time response targets and waits are read against (tests pass their own).
@@ -202,14 +236,17 @@ class Casework:
         reference: str,
         action: Action,
         detail: Detail = None,
+        claimed: Case | None = None,
     ) -> Case:
         """The one gate: load the case, check the caller may do this, write the audit row.
 
         `detail` may be worked out from the case once it is loaded (a priority's old value,
         a sealed reason), so the audit row is still written here and nowhere else.
+        `claimed` is a case this transaction has just claimed (its row is locked and
+        current): it is checked as it is, not loaded again, and the claim was its touch.
         """
         normal = _normal(reference)
-        case = await cases.by_reference(session, reference=normal, lock=True)
+        case = claimed or await cases.by_reference(session, reference=normal, lock=True)
         # The witness was erased: the case row keeps no reference, but whoever still
         # holds one is told the case is closed rather than that it never was.
         if (
@@ -231,7 +268,7 @@ class Casework:
             case_id=case.id,
             detail=detail if detail is None or isinstance(detail, str) else await detail(case),
         )
-        if _holds(actor, case):
+        if _holds(actor, case) and claimed is None:
             cases.touch(case, now=utcnow())
         return case
 
@@ -258,22 +295,32 @@ class Casework:
         if queue not in actor.queues:
             raise NotInQueue(queue)
         async with self._db.write() as session:
-            case = await queues.claim_next(
+            claimed = await queues.claim_next(
                 session, queue=queue, languages=sorted(actor.languages), caseworker_id=actor.id
             )
-            if case is None:
+            if claimed is None:
                 return None
-            tell = await self._may_tell_of_claim(session, case)
+            case = claimed.case
+            tell = await self._may_tell_of_claim(session, claimed)
             await self._act(
                 session,
                 actor=actor,
                 reference=reference_of(case),
                 action=Action.CLAIM,
                 detail="witness told" if tell else None,
+                claimed=case,
             )
             if tell:
-                await owe_reply(session, vault=self._vault, case=case, text=_claimed_notice(case))
-            view = await self._detail(session, actor, case)
+                await owe_reply(
+                    session,
+                    vault=self._vault,
+                    case=case,
+                    text=_claimed_notice(case),
+                    now=self._clock(),
+                )
+            view = await self._detail(
+                session, actor, case, around=_claimed_surroundings(actor, claimed)
+            )
         if tell:
             self._doorbell.ring()
         log.info("case %s claimed by %s", case.reference, actor.username)
@@ -288,6 +335,7 @@ class Casework:
         self, actor: Actor, reference: str, text: str, *, confirm_duress: bool = False
     ) -> uuid.UUID:
         """Relay a reply to the witness; one who may be under duress needs `confirm_duress`."""
+        _check_text(text, limit=MAX_REPLY, refused=BadReplyLength)
 
         async def noted(case: Case) -> str | None:
             return "duress confirmed" if DURESS in triage_labels(case) else None
@@ -298,7 +346,9 @@ class Casework:
             )
             if DURESS in triage_labels(case) and not confirm_duress:
                 raise DuressUnconfirmed(reference)
-            message_id = await owe_reply(session, vault=self._vault, case=case, text=text)
+            message_id = await owe_reply(
+                session, vault=self._vault, case=case, text=text, now=self._clock()
+            )
         self._doorbell.ring()
         return message_id
 
@@ -309,6 +359,7 @@ class Casework:
         audit row keeps it sealed under the witness's data key (see storage.audit); the
         number itself is never written anywhere.
         """
+        _check_text(reason, limit=MAX_REASON, refused=BadReasonLength)
         async with self._db.write() as session:
             keys: dict[uuid.UUID, DataKey | None] = {}
 
@@ -329,7 +380,10 @@ class Casework:
             witness = await session.get(Witness, case.witness_id) if case.witness_id else None
             if key is None or witness is None or not _may_call(open_answers(case, key)):
                 raise NotCallable(reference)
-            if witness.channel != "sms" or witness.opted_out or witness.erased_at is not None:
+            phone = (
+                witness.channel in self._channels and self._channels[witness.channel].phone_number
+            )
+            if not phone or witness.opted_out or witness.erased_at is not None:
                 raise NotCallable(reference)
             try:
                 number = witnesses.reply_address(witness, key)
@@ -409,6 +463,7 @@ class Casework:
             return [a.username for a in able]
 
     async def close(self, actor: Actor, reference: str, outcome: str) -> CaseView:
+        _check_text(outcome, limit=MAX_OUTCOME, refused=BadOutcomeLength)
         async with self._db.write() as session:
             case = await self._act(session, actor=actor, reference=reference, action=Action.CLOSE)
             key = await self._key(session, case)
@@ -431,7 +486,8 @@ class Casework:
             await audit.record(
                 session, actor_kind=ActorKind.CASEWORKER, actor_id=actor.id, action=Action.LIST
             )
-            return [await self._summary(session, case) for case in found]
+            around = await cases.surroundings(session, found)
+            return [_summary(case, around) for case in found]
 
     async def escalations(self, actor: Actor) -> list[Escalation]:
         """Open cases past their target, for supervisors' banner (others get none).
@@ -444,8 +500,10 @@ class Casework:
         now = self._clock()
         async with self._db.read() as session:
             found = []
-            for case in await queues.escalated(session):
-                replied = await audit.last_at(session, case_id=case.id, action=Action.REPLY)
+            escalated = await queues.escalated(session)
+            around = await cases.surroundings(session, escalated)
+            for case in escalated:
+                replied = around.replied.get(case.id)
                 if not _still_escalated(case, replied):
                     continue
                 since = await self._waiting_since(session, case, replied)
@@ -468,6 +526,8 @@ class Casework:
         since: datetime | None = None,
         limit: int = 500,
     ) -> list[AuditView]:
+        if len(reference or "") > MAX_REFERENCE_FILTER or len(action or "") > MAX_ACTION_FILTER:
+            raise FilterTooLong
         if not actor.supervisor:
             raise SupervisorsOnly
         normal = _normal(reference) if reference else None
@@ -550,12 +610,12 @@ class Casework:
         except KeyUnavailable:
             return None
 
-    async def _may_tell_of_claim(self, session: AsyncSession, case: Case) -> bool:
+    async def _may_tell_of_claim(self, session: AsyncSession, claimed: Claimed) -> bool:
         """Whether the witness is told of a claim: reachable, not "only when I text first",
         and not possibly under duress (someone else may be reading their phone)."""
+        case, witness = claimed.case, claimed.witness
         if DURESS in triage_labels(case):
             return False
-        witness = await session.get(Witness, case.witness_id) if case.witness_id else None
         if witness is None or witness.opted_out or witness.erased_at is not None:
             return False
         key = await self._key(session, case)
@@ -578,35 +638,19 @@ class Casework:
         return wrote or replied
 
     async def _summary(self, session: AsyncSession, case: Case) -> CaseView:
-        witness = await session.get(Witness, case.witness_id) if case.witness_id else None
-        holder = await session.get(Caseworker, case.assigned_to) if case.assigned_to else None
-        before = (
-            await session.get(Caseworker, case.previous_holder) if case.previous_holder else None
-        )
-        escalated = False
-        if case.escalated_at is not None and case.status != CaseStatus.CLOSED:
-            replied = await audit.last_at(session, case_id=case.id, action=Action.REPLY)
-            escalated = _still_escalated(case, replied)
-        return CaseView(
-            ref=reference_of(case),
-            alias=witness.alias if witness else "-",
-            queue=case.queue,
-            priority=case.priority,
-            status=case.status,
-            language=case.language,
-            needs=[n for n in case.needs.split(",") if n],
-            created_at=case.created_at,
-            assigned_to=holder.username if holder else None,
-            witness_active_at=case.witness_active_at,
-            touched_at=case.touched_at,
-            triage=triage_labels(case),
-            due_at=case.due_at,
-            escalated=escalated,
-            previous_holder=before.username if before else None,
-        )
+        return _summary(case, await cases.surroundings(session, [case]))
 
-    async def _detail(self, session: AsyncSession, actor: Actor, case: Case) -> CaseView:
-        summary = await self._summary(session, case)
+    async def _detail(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        case: Case,
+        *,
+        around: cases.Surroundings | None = None,
+    ) -> CaseView:
+        if around is None:
+            around = await cases.surroundings(session, [case])
+        summary = _summary(case, around)
         key = await self._key(session, case)
         if key is None:
             return replace(summary, answers=None, messages=[], outcome=case.outcome)
@@ -625,6 +669,20 @@ class Casework:
             outcome=outcome,
             may_call=_may_call(answers),
         )
+
+
+def _claimed_surroundings(actor: Actor, claimed: Claimed) -> cases.Surroundings | None:
+    """What a just-claimed case's detail shows beside it, from what the claim has on hand:
+    its witness's alias and the caller's name. None, to look them up as any read does,
+    when it names an earlier holder or was escalated (whether it still is turns on replies)."""
+    case, witness = claimed.case, claimed.witness
+    if case.escalated_at is not None or case.previous_holder not in (None, actor.id):
+        return None
+    return cases.Surroundings(
+        aliases={witness.id: witness.alias} if witness is not None else {},
+        usernames={actor.id: actor.username},
+        replied={},
+    )
 
 
 def _may_call(answers: dict[str, str] | None) -> bool:
@@ -657,3 +715,28 @@ def _opened(key: DataKey | None, detail: str | None, *, case_id: uuid.UUID) -> s
 def reference_of(case: Case) -> str:
     """A case's reference; an erased witness's case keeps none (ERASED_REFERENCE)."""
     return case.reference or ERASED_REFERENCE
+
+
+def _summary(case: Case, around: cases.Surroundings) -> CaseView:
+    escalated = False
+    if case.escalated_at is not None and case.status != CaseStatus.CLOSED:
+        escalated = _still_escalated(case, around.replied.get(case.id))
+    return CaseView(
+        ref=reference_of(case),
+        alias=around.aliases.get(case.witness_id, "-") if case.witness_id else "-",
+        queue=case.queue,
+        priority=case.priority,
+        status=case.status,
+        language=case.language,
+        needs=[n for n in case.needs.split(",") if n],
+        created_at=case.created_at,
+        assigned_to=around.usernames.get(case.assigned_to) if case.assigned_to else None,
+        witness_active_at=case.witness_active_at,
+        touched_at=case.touched_at,
+        triage=triage_labels(case),
+        due_at=case.due_at,
+        escalated=escalated,
+        previous_holder=(
+            around.usernames.get(case.previous_holder) if case.previous_holder else None
+        ),
+    )

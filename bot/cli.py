@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import ValidationError
 
 from bot.app import Services, build_services, build_web_app
+from bot.logs import configure_logging
 from bot.roster import NoSuchAccount
 from bot.settings import Settings
 from handlers.terminal import run_chat
@@ -114,20 +115,16 @@ def _alert_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # The terminal chat is the witness's screen: keep service chatter off it.
-    quiet = args.command == "chat"
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Alembic narrates every plugin it loads; only its problems matter here.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = Settings()
     except ValidationError as exc:
-        names = ", ".join(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"])
-        print(f"invalid settings: {names}", file=sys.stderr)
+        print(f"invalid settings: {_problems(exc)}", file=sys.stderr)
         return 2
+    # The terminal chat is the witness's screen: keep service chatter off it.
+    quiet = args.command == "chat"
+    configure_logging(
+        log_format=settings.log_format, level=logging.WARNING if quiet else logging.INFO
+    )
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
     try:
         services = build_services(settings)
@@ -135,6 +132,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"master key problem: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(_run(services, handler, args))
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each bad setting by name; never its value, which may be a secret."""
+    problems = []
+    for err in exc.errors():
+        if not err["loc"]:
+            continue
+        name = str(err["loc"][0]).upper()
+        # A choice's message lists the choices, not what was given.
+        problems.append(f"{name} ({err['msg']})" if err["type"] == "literal_error" else name)
+    return ", ".join(problems)
 
 
 async def _run(
@@ -398,7 +407,7 @@ async def _telegram_set_webhook(services: Services, _args: argparse.Namespace) -
         use_webhook=True,
     )
     try:
-        await channel.set_webhook(url)
+        await channel.set_webhook(url, secret=secret.get_secret_value())
     except TelegramNetworkError:
         # Not the exception's text: a malformed address would be quoted with the token in it.
         print("could not reach Telegram at TELEGRAM_API_BASE", file=sys.stderr)

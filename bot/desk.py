@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import alerts, flood, keyboards
+from bot.channels import Channels
 from bot.intake.engine import advance, open_question
 from bot.intake.model import (
     Button,
     CaseAmended,
     CaseOpened,
     CaseStatus,
-    Channel,
     Context,
     ConversationState,
     DangerReported,
@@ -51,17 +51,13 @@ from storage.states import Action, ActorKind, Delivery, Direction
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
-# Telegram lets a bot delete messages in a private chat for 48 hours.
-CHAT_DELETE_WINDOW = timedelta(hours=47)
-# Twilio refuses to delete a message record in its first minute (error 20009).
-FORGET_AFTER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
 class InboundMessage:
     """A witness's message as the edge hands it in: only what the intake needs."""
 
-    channel: Channel
+    channel: str
     address: str
     text: str
     provider_id: str | None = None
@@ -97,7 +93,7 @@ class IntakeDesk:
         *,
         db: Database,
         vault: Vault,
-        inline_channels: frozenset[Channel] = frozenset({Channel.SMS, Channel.TERMINAL}),
+        channels: Channels,
         on_owed: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
         burst_seconds: float = 0.0,
@@ -105,7 +101,6 @@ class IntakeDesk:
         crisis_line: str | None = None,
         conversation: timedelta = timedelta(hours=1),
         on_danger: Callable[[AsyncSession, Case, str, datetime], Awaitable[None]] | None = None,
-        forget_channels: frozenset[Channel] = frozenset(),
         flood_per_minute: int = 30,
     ) -> None:
         self._db = db
@@ -120,12 +115,8 @@ class IntakeDesk:
         self._on_danger = on_danger
         # Past this many messages in a minute a witness is flooding (bot/flood.py).
         self._flood_per_minute = flood_per_minute
-        # Inline channels answer in the response itself (TwiML, the terminal); the rest
-        # are owed their replies through the outbox.
-        self._inline = inline_channels
-        # Channels whose provider keeps a copy of each message (Twilio): once stored
-        # here, the copy there is deleted through the outbox.
-        self._forget = forget_channels
+        # What each channel does with replies, copies, chats and opt-outs.
+        self._channels = channels
 
     async def receive(self, message: InboundMessage) -> Receipt:
         """Record one inbound message and everything it causes; replies come back stored."""
@@ -133,7 +124,7 @@ class IntakeDesk:
             try:
                 async with self._db.write() as session:
                     receipt = await self._receive(session, message)
-                inline = Channel(message.channel) in self._inline
+                inline = self._channels[message.channel].inline
                 if (receipt.replies and not inline) or receipt.alerted:
                     self._on_owed()
                 return receipt
@@ -147,6 +138,7 @@ class IntakeDesk:
         raise RuntimeError("could not record the message after repeated conflicts")
 
     async def _receive(self, session: AsyncSession, message: InboundMessage) -> Receipt:
+        channel = self._channels[message.channel]
         if message.provider_id is not None:
             seen = await messages.find_by_provider_id(
                 session,
@@ -185,7 +177,8 @@ class IntakeDesk:
             Context(
                 new_reference=new_reference(),
                 case_status=CaseStatus(case.status) if case else None,
-                channel=Channel(message.channel),
+                help=channel.help,
+                exit_empties_chat=channel.erase_window is not None,
                 now=now if message.timed else None,
                 burst_seconds=self._burst_seconds,
                 case_due_at=case.due_at if case else None,
@@ -205,13 +198,14 @@ class IntakeDesk:
             provider_key=self._provider_key(message),
             handle=message.handle,
         )
-        if message.provider_id is not None and Channel(message.channel) in self._forget:
+        if message.provider_id is not None and channel.forget_after is not None:
             await outbox.enqueue_forget(
                 session,
                 vault=self._vault,
-                channel=message.channel,
+                channel=channel.name,
                 provider_id=message.provider_id,
-                at=now + FORGET_AFTER,
+                now=now,
+                at=now + channel.forget_after,
             )
         receipt = await self._apply(
             session,
@@ -315,9 +309,8 @@ class IntakeDesk:
             elif isinstance(event, QuietRequested):
                 await self._quiet(session, witness=witness, key=key, now=now)
 
-        channel = Channel(witness.channel)
-        inline = channel in self._inline
-        for position, reply in enumerate(turn.replies):
+        channel = self._channels[witness.channel]
+        for reply in turn.replies:
             out = await messages.add_message(
                 session,
                 key=key,
@@ -325,24 +318,22 @@ class IntakeDesk:
                 text=reply.text,
                 case_id=case.id if case and case.reference == turn.state.reference else None,
                 reply_to_id=inbound_id,
-                delivery=Delivery.SENT if inline else Delivery.QUEUED,
+                delivery=Delivery.SENT if channel.inline else Delivery.QUEUED,
                 options=encode_options(reply.options, reply.prompt) if reply.options else None,
             )
-            if not inline:
-                await messages.enqueue(session, message=out, channel=channel, position=position)
-        if channel is Channel.TELEGRAM and not witness.opted_out:
+            if not channel.inline:
+                await messages.enqueue(session, message=out, channel=channel.name, now=now)
+        if channel.keyboards and not witness.opted_out:
             # Keyboards of questions now closed are removed; toggles are redrawn.
             await keyboards.settle(
                 session,
                 key=key,
                 witness_id=witness.id,
-                channel=channel,
+                channel=channel.name,
                 current=open_question(turn.state),
+                now=now,
             )
-        if witness.opted_out and not turn.state.opted_out and channel is Channel.TELEGRAM:
-            # Telegram refuses messages to someone who blocked the bot (we record that as
-            # opted out); a new message from them means they unblocked it. SMS opt-outs
-            # stay with the carrier and Twilio until the witness texts START.
+        if witness.opted_out and not turn.state.opted_out and channel.message_clears_opt_out:
             witnesses.set_opted_out(witness, False)
         await witnesses.touch(session, witness=witness)
         log.info(
@@ -460,29 +451,31 @@ class IntakeDesk:
     async def _quiet(
         self, session: AsyncSession, *, witness: Witness, key: DataKey, now: datetime
     ) -> None:
-        """EXIT: hold everything owed to the witness; on Telegram, empty the chat too."""
+        """EXIT: hold everything owed to the witness; where the channel allows (Telegram),
+        empty their chat too."""
         await witnesses.pause(session, witness=witness, now=now)
-        channel = Channel(witness.channel)
-        if channel is Channel.TELEGRAM:
+        channel = self._channels[witness.channel]
+        if channel.erase_window is not None:
             await messages.enqueue_erasure(
                 session,
                 vault=self._vault,
                 witness_id=witness.id,
-                channel=channel,
+                channel=channel.name,
                 address=witnesses.reply_address(witness, key),
                 farewell=[],
                 handles=await messages.recent_handles(
-                    session, key=key, since=now - CHAT_DELETE_WINDOW
+                    session, key=key, since=now - channel.erase_window
                 ),
+                now=now,
             )
         log.info("witness %s asked for quiet", witness.alias)
 
     async def _erase(
         self, session: AsyncSession, *, witness: Witness, key: DataKey, turn: Turn
     ) -> Receipt:
-        channel = Channel(witness.channel)
-        inline = channel in self._inline
-        if not inline or channel in self._forget:
+        channel = self._channels[witness.channel]
+        now = self._clock()
+        if not channel.inline or channel.forget_after is not None:
             # The farewell, the chat clean-up and the deletes at the provider must outlive
             # the data key: they travel sealed under the transit key, naming no one, and
             # are deleted once done. A provider's copies are looked up by address then
@@ -491,13 +484,16 @@ class IntakeDesk:
                 session,
                 vault=self._vault,
                 witness_id=witness.id,
-                channel=channel,
+                channel=channel.name,
                 address=witnesses.reply_address(witness, key),
-                farewell=[] if inline else [reply.text for reply in turn.replies],
+                farewell=[] if channel.inline else [reply.text for reply in turn.replies],
                 handles=await messages.recent_handles(
-                    session, key=key, since=self._clock() - CHAT_DELETE_WINDOW
-                ),
-                at=self._clock() + FORGET_AFTER if channel in self._forget else None,
+                    session, key=key, since=now - channel.erase_window
+                )
+                if channel.erase_window is not None
+                else [],
+                now=now,
+                at=now + channel.forget_after if channel.forget_after is not None else None,
             )
         await witnesses.erase_witness(session, vault=self._vault, witness_id=witness.id)
         log.info("witness %s erased their data", witness.alias)

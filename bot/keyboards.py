@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,7 @@ from bot.intake.model import Prompt
 from bot.outbox import decode_options, encode_options
 from storage import messages
 from storage.crypto import DataKey
+from storage.states import OutboxKind
 
 
 async def settle(
@@ -26,6 +28,7 @@ async def settle(
     witness_id: uuid.UUID,
     channel: str,
     current: Prompt | None,
+    now: datetime,
 ) -> None:
     """Close every keyboard not bound to `current`; re-draw its own if the ticks changed.
 
@@ -46,7 +49,9 @@ async def settle(
             messages.set_options(message, key, encode_options(shown.options, ticked))
         else:
             continue
-        await messages.enqueue_keyboard(session, message=message, channel=channel)
+        await messages.enqueue(
+            session, message=message, channel=channel, now=now, kind=OutboxKind.KEYBOARD
+        )
 
 
 def _same_question(shown: Prompt, current: Prompt) -> bool:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intake.model import Option, Prompt
+from bot.readiness import Heartbeat
 from storage import messages, outbox, witnesses
 from storage.crypto import DataKey, DecryptionFailed, KeyUnavailable, Vault
 from storage.db import Database, WriteConflict
@@ -205,9 +206,12 @@ class OutboxWorker:
         batch: int = 32,
         idle_seconds: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         # The time items fall due by: the wall clock in service (rows are stamped with it).
         self._clock = clock
+        # Beaten after every finished pass, for the readiness check.
+        self._heartbeat = heartbeat or Heartbeat()
         self._db = db
         self._vault = vault
         self._senders = dict(senders)
@@ -236,6 +240,7 @@ class OutboxWorker:
             )
             claimed = [(item.id, item.kind, item.channel, item.attempts) for item in items]
         await asyncio.gather(*(self._deliver(*claim) for claim in claimed))
+        self._heartbeat.beat(self._clock())
         return len(claimed)
 
     async def _deliver(self, item_id: uuid.UUID, kind: str, channel: str, attempts: int) -> None:
@@ -505,20 +510,26 @@ async def record_status(
     channel: str,
     provider_id: str,
     status: str,
+    now: datetime,
     opted_out: bool = False,
-    forget_at: datetime | None = None,
+    forget_after: timedelta | None = None,
 ) -> bool:
     """A provider's delivery report for a message we sent; False if we know no such message.
 
     Reports can arrive out of order, so a message's delivery state only ever moves forward.
-    With `forget_at`, a final report (ours, or an inline reply's we never had an id for)
-    owes the provider a delete of its copy from then on.
+    With `forget_after`, a final report (ours, or an inline reply's we never had an id
+    for) owes the provider a delete of its copy that long after `now`.
     """
     delivery = PROVIDER_STATES.get(status.lower())
     async with db.write() as session:
-        if forget_at is not None and delivery in FINAL_STATES:
+        if forget_after is not None and delivery in FINAL_STATES:
             await outbox.enqueue_forget(
-                session, vault=vault, channel=channel, provider_id=provider_id, at=forget_at
+                session,
+                vault=vault,
+                channel=channel,
+                provider_id=provider_id,
+                now=now,
+                at=now + forget_after,
             )
         message = await messages.find_by_provider_id(
             session, vault=vault, channel=channel, provider_id=provider_id

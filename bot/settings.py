@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,10 @@ class Settings(BaseSettings):
     # Connections (or requests in flight) past which new requests get 503.
     max_connections: int = Field(
         default=500, ge=1, le=100_000, validation_alias=_env("INTAKE_MAX_CONNECTIONS")
+    )
+    # How log lines are written: `text` for people, `json` (one object a line) for collectors.
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias=_env("INTAKE_LOG_FORMAT")
     )
     # The browsable API docs (/docs, /redoc); /openapi.json is always served.
     api_docs: bool = Field(default=False, validation_alias=_env("INTAKE_API_DOCS"))

@@ -1,13 +1,18 @@
 """The caseworker API, `/api/v1`: JSON over HTTPS, bearer tokens, every route authenticated
-except sign-in. Core exceptions become status codes here and nowhere else.
+except sign-in. Core exceptions become status codes through handlers.errors, the table
+the console answers by too.
 
-No `from __future__ import annotations` here: FastAPI reads the route signatures at
-definition time, and the dependencies they name are local to `install`.
+The routes live on two module-level routers; `install` hands them the services (through
+the app's state, read by typed dependencies) and adds them to the app. No
+`from __future__ import annotations` here: FastAPI reads the route signatures at
+definition time.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Any, Literal
 
@@ -16,52 +21,36 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetPydanticSchema,
+    field_validator,
+)
+from pydantic_core import core_schema
 
-from bot.accounts import Accounts, Actor, BadCredentials, NotSignedIn, Throttled
+from bot.accounts import MAX_PASSWORD, MAX_USERNAME, Accounts, Actor, NotSignedIn, Throttled
 from bot.casework import (
+    MAX_ACTION_FILTER,
+    MAX_OUTCOME,
+    MAX_REASON,
+    MAX_REFERENCE_FILTER,
+    MAX_REPLY,
     AuditView,
-    CaseClosed,
-    CaseNotFound,
     CaseView,
     Casework,
-    DuressUnconfirmed,
-    HolderOnly,
-    NotCallable,
-    NotInQueue,
     QueueView,
-    SupervisorsOnly,
-    UnknownPriority,
-    UnknownQueue,
 )
 from bot.intake.triage import QUEUES
-from bot.relay import WitnessUnreachable
 from handlers.client_address import client_address
+from handlers.errors import REFUSALS, Refusal
+from storage.states import CaseStatus, Delivery, Direction, Priority
 
 PREFIX = "/api/v1"
 
-ERRORS: dict[type[Exception], tuple[int, str]] = {
-    NotSignedIn: (401, "sign in first"),
-    BadCredentials: (401, "wrong username or password"),
-    Throttled: (429, "too many failed sign-ins; try again later"),
-    CaseNotFound: (404, "no such case"),
-    NotInQueue: (403, "you do not work that queue"),
-    SupervisorsOnly: (403, "supervisors only"),
-    UnknownQueue: (422, "no such queue"),
-    UnknownPriority: (422, "no such priority"),
-    CaseClosed: (409, "the case is closed"),
-    WitnessUnreachable: (409, "the witness opted out or erased their data"),
-    DuressUnconfirmed: (
-        409,
-        "the witness may be under duress: someone may be reading their messages; "
-        'send again with "confirm_duress": true if you are sure',
-    ),
-    NotCallable: (409, "the witness did not ask to be called, or no number is available"),
-    HolderOnly: (409, "only the caseworker holding the case may see the number"),
-}
-
-
-# What each error status means, for the OpenAPI document; the bodies are ERRORS' words.
+# What each error status means, for the OpenAPI document; the bodies are REFUSALS' words.
 ERROR_MEANINGS = {
     400: "the body could not be read as JSON (not UTF-8, or cut short)",
     401: "no token, or an unknown, expired or revoked one (sign-in: wrong credentials)",
@@ -101,9 +90,26 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _one_of(values: type[StrEnum]) -> GetPydanticSchema:
+    """Read as a member of the enum, checked and documented as a choice of its values.
+
+    The schema then lists the values in place, as the published document always has,
+    and a wrong value gets the same 422 it always did.
+    """
+    choice = core_schema.literal_schema([v.value for v in values])
+    return GetPydanticSchema(
+        lambda _type, _handler: core_schema.no_info_after_validator_function(values, choice)
+    )
+
+
+StatusValue = Annotated[CaseStatus, _one_of(CaseStatus)]
+PriorityValue = Annotated[Priority, _one_of(Priority)]
+DirectionValue = Annotated[Direction, _one_of(Direction)]
+
+
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    username: str = Field(min_length=1, max_length=MAX_USERNAME)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
 
 
 class LoginOut(BaseModel):
@@ -119,21 +125,18 @@ class QueueOut(BaseModel):
 
 
 class MessageOut(BaseModel):
-    direction: Literal["in", "out"]
+    direction: DirectionValue
     text: str | None = Field(description="null once the witness erased their data")
     at: datetime
     delivery: str | None = Field(description="queued, sent, delivered or failed (out only)")
-
-
-Priorities = Literal["urgent", "high", "normal"]
 
 
 class CaseSummaryOut(BaseModel):
     ref: str
     alias: str
     queue: str
-    priority: Priorities
-    status: Literal["waiting", "claimed", "closed"]
+    priority: PriorityValue
+    status: StatusValue
     language: str
     needs: list[str]
     created_at: datetime
@@ -165,7 +168,7 @@ class CaseOut(CaseSummaryOut):
 
 class ReplyIn(BaseModel):
     # `pattern` is a search: at least one character that is not white space.
-    text: str = Field(min_length=1, max_length=1600, pattern=r"\S")
+    text: str = Field(min_length=1, max_length=MAX_REPLY, pattern=r"\S")
     confirm_duress: bool = Field(
         default=False,
         description='required (true) when the case\'s triage includes "duress"',
@@ -175,7 +178,7 @@ class ReplyIn(BaseModel):
 class PhoneIn(BaseModel):
     reason: str = Field(
         min_length=1,
-        max_length=500,
+        max_length=MAX_REASON,
         pattern=r"\S",
         description="why the number is needed; kept sealed in the audit trail",
     )
@@ -186,15 +189,15 @@ class PhoneOut(BaseModel):
 
 
 class PriorityIn(BaseModel):
-    priority: Priorities
+    priority: PriorityValue
 
 
 class ReplyOut(BaseModel):
-    delivery: Literal["queued"] = "queued"
+    delivery: Literal[Delivery.QUEUED] = Delivery.QUEUED
 
 
 class CloseIn(BaseModel):
-    outcome: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    outcome: str = Field(min_length=1, max_length=MAX_OUTCOME, pattern=r"\S")
 
 
 class TransferIn(BaseModel):
@@ -233,6 +236,163 @@ def _audit(view: AuditView) -> AuditOut:
     return AuditOut.model_validate(view, from_attributes=True)
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What `install` gives the routes: the core services and the proxies to trust."""
+
+    casework: Casework
+    accounts: Accounts
+    trusted_proxies: Sequence[IPv4Network | IPv6Network]
+
+
+def _wiring(request: Request) -> Wiring:
+    wiring = getattr(request.app.state, "caseworker_api", None)
+    if not isinstance(wiring, Wiring):
+        raise RuntimeError("the caseworker API routes were added without install()")
+    return wiring
+
+
+def _casework(request: Request) -> Casework:
+    return _wiring(request).casework
+
+
+def _accounts(request: Request) -> Accounts:
+    return _wiring(request).accounts
+
+
+BEARER = HTTPBearer(auto_error=False)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+CaseworkDep = Annotated[Casework, Depends(_casework)]
+AccountsDep = Annotated[Accounts, Depends(_accounts)]
+WiringDep = Annotated[Wiring, Depends(_wiring)]
+
+
+async def current_actor(credentials: Credentials, accounts: AccountsDep) -> Actor:
+    """The signed-in caller, from the bearer token (NotSignedIn, a 401, without one)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotSignedIn
+    return await accounts.actor_for(credentials.credentials)
+
+
+Caller = Annotated[Actor, Depends(current_actor)]
+
+public = APIRouter(prefix=PREFIX, tags=["session"])
+# Authenticated by default: every route on this router needs a live token.
+private = APIRouter(prefix=PREFIX, dependencies=[Depends(current_actor)], responses=_errors(401))
+CASE_CHANGE = _errors(404, 409)
+
+
+@public.post("/login", response_model=LoginOut, responses=_errors(401, 429))
+async def login(body: LoginIn, request: Request, wiring: WiringDep) -> LoginOut:
+    client = client_address(request, trusted=wiring.trusted_proxies)
+    signed_in = await wiring.accounts.sign_in(
+        username=body.username, password=body.password, client=client
+    )
+    return LoginOut(token=signed_in.token, expires_at=signed_in.expires_at)
+
+
+@private.post("/logout", status_code=204, tags=["session"])
+async def logout(credentials: Credentials, accounts: AccountsDep) -> Response:
+    if credentials is not None:
+        await accounts.sign_out(credentials.credentials)
+    return Response(status_code=204)
+
+
+@private.get("/queues", response_model=list[QueueOut], tags=["queues"])
+async def list_queues(actor: Caller, casework: CaseworkDep) -> list[QueueOut]:
+    return [_queue(q) for q in await casework.queues(actor)]
+
+
+@private.post(
+    "/queues/{name}/claim",
+    response_model=CaseOut,
+    responses={204: {"description": "no case waits in a language you speak"}, **_errors(403)},
+    tags=["queues"],
+)
+async def claim(name: str, actor: Caller, casework: CaseworkDep) -> CaseOut | Response:
+    view = await casework.claim(actor, name)
+    return Response(status_code=204) if view is None else _case(view)
+
+
+@private.get("/cases", response_model=list[CaseSummaryOut], tags=["cases"])
+async def list_cases(
+    actor: Caller,
+    casework: CaseworkDep,
+    status: Annotated[StatusValue | None, Query()] = None,
+    queue: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[CaseSummaryOut]:
+    return [_summary(v) for v in await casework.list_cases(actor, status=status, queue=queue)]
+
+
+@private.get("/cases/{ref}", response_model=CaseOut, responses=_errors(404), tags=["cases"])
+async def read_case(ref: str, actor: Caller, casework: CaseworkDep) -> CaseOut:
+    return _case(await casework.read(actor, ref))
+
+
+@private.post(
+    "/cases/{ref}/messages",
+    status_code=202,
+    response_model=ReplyOut,
+    responses=_errors(404, 409),
+    tags=["cases"],
+)
+async def reply(ref: str, body: ReplyIn, actor: Caller, casework: CaseworkDep) -> ReplyOut:
+    await casework.reply(actor, ref, body.text, confirm_duress=body.confirm_duress)
+    return ReplyOut()
+
+
+@private.post(
+    "/cases/{ref}/phone", response_model=PhoneOut, responses=_errors(404, 409), tags=["cases"]
+)
+async def reveal_number(ref: str, body: PhoneIn, actor: Caller, casework: CaseworkDep) -> PhoneOut:
+    return PhoneOut(phone=await casework.reveal_number(actor, ref, body.reason))
+
+
+@private.post(
+    "/cases/{ref}/priority", response_model=CaseSummaryOut, responses=CASE_CHANGE, tags=["cases"]
+)
+async def change_priority(
+    ref: str, body: PriorityIn, actor: Caller, casework: CaseworkDep
+) -> CaseSummaryOut:
+    return _summary(await casework.change_priority(actor, ref, body.priority))
+
+
+@private.post(
+    "/cases/{ref}/release", response_model=CaseSummaryOut, responses=CASE_CHANGE, tags=["cases"]
+)
+async def release(ref: str, actor: Caller, casework: CaseworkDep) -> CaseSummaryOut:
+    return _summary(await casework.release(actor, ref))
+
+
+@private.post(
+    "/cases/{ref}/close", response_model=CaseSummaryOut, responses=CASE_CHANGE, tags=["cases"]
+)
+async def close(ref: str, body: CloseIn, actor: Caller, casework: CaseworkDep) -> CaseSummaryOut:
+    return _summary(await casework.close(actor, ref, body.outcome))
+
+
+@private.post(
+    "/cases/{ref}/transfer", response_model=CaseSummaryOut, responses=CASE_CHANGE, tags=["cases"]
+)
+async def transfer(
+    ref: str, body: TransferIn, actor: Caller, casework: CaseworkDep
+) -> CaseSummaryOut:
+    return _summary(await casework.transfer(actor, ref, body.queue))
+
+
+@private.get("/audit", response_model=list[AuditOut], responses=_errors(403), tags=["audit"])
+async def audit_log(
+    actor: Caller,
+    casework: CaseworkDep,
+    ref: Annotated[str | None, Query(max_length=MAX_REFERENCE_FILTER)] = None,
+    action: Annotated[str | None, Query(max_length=MAX_ACTION_FILTER)] = None,
+    since: Moment | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[AuditOut]:
+    views = await casework.audit_log(actor, reference=ref, action=action, since=since, limit=limit)
+    return [_audit(v) for v in views]
+
+
 def install(
     app: FastAPI,
     *,
@@ -240,141 +400,15 @@ def install(
     accounts: Accounts,
     trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
 ) -> None:
-    """Add the caseworker API and its error mapping to the app."""
-    bearer = HTTPBearer(auto_error=False)
-
-    async def current_actor(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Actor:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise NotSignedIn
-        return await accounts.actor_for(credentials.credentials)
-
-    Caller = Annotated[Actor, Depends(current_actor)]
-    public = APIRouter(prefix=PREFIX, tags=["session"])
-    # Authenticated by default: every route on this router needs a live token.
-    private = APIRouter(
-        prefix=PREFIX, dependencies=[Depends(current_actor)], responses=_errors(401)
+    """Add the caseworker API and its answers to core exceptions to the app."""
+    app.state.caseworker_api = Wiring(
+        casework=casework, accounts=accounts, trusted_proxies=trusted_proxies
     )
-
-    @public.post("/login", response_model=LoginOut, responses=_errors(401, 429))
-    async def login(body: LoginIn, request: Request) -> LoginOut:
-        client = client_address(request, trusted=trusted_proxies)
-        signed_in = await accounts.sign_in(
-            username=body.username, password=body.password, client=client
-        )
-        return LoginOut(token=signed_in.token, expires_at=signed_in.expires_at)
-
-    @private.post("/logout", status_code=204, tags=["session"])
-    async def logout(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Response:
-        if credentials is not None:
-            await accounts.sign_out(credentials.credentials)
-        return Response(status_code=204)
-
-    @private.get("/queues", response_model=list[QueueOut], tags=["queues"])
-    async def list_queues(actor: Caller) -> list[QueueOut]:
-        return [_queue(q) for q in await casework.queues(actor)]
-
-    @private.post(
-        "/queues/{name}/claim",
-        response_model=CaseOut,
-        responses={204: {"description": "no case waits in a language you speak"}, **_errors(403)},
-        tags=["queues"],
-    )
-    async def claim(name: str, actor: Caller) -> CaseOut | Response:
-        view = await casework.claim(actor, name)
-        return Response(status_code=204) if view is None else _case(view)
-
-    @private.get("/cases", response_model=list[CaseSummaryOut], tags=["cases"])
-    async def list_cases(
-        actor: Caller,
-        status: Annotated[Literal["waiting", "claimed", "closed"] | None, Query()] = None,
-        queue: Annotated[str | None, Query(max_length=32)] = None,
-    ) -> list[CaseSummaryOut]:
-        return [_summary(v) for v in await casework.list_cases(actor, status=status, queue=queue)]
-
-    @private.get("/cases/{ref}", response_model=CaseOut, responses=_errors(404), tags=["cases"])
-    async def read_case(ref: str, actor: Caller) -> CaseOut:
-        return _case(await casework.read(actor, ref))
-
-    @private.post(
-        "/cases/{ref}/messages",
-        status_code=202,
-        response_model=ReplyOut,
-        responses=_errors(404, 409),
-        tags=["cases"],
-    )
-    async def reply(ref: str, body: ReplyIn, actor: Caller) -> ReplyOut:
-        await casework.reply(actor, ref, body.text, confirm_duress=body.confirm_duress)
-        return ReplyOut()
-
-    @private.post(
-        "/cases/{ref}/phone",
-        response_model=PhoneOut,
-        responses=_errors(404, 409),
-        tags=["cases"],
-    )
-    async def reveal_number(ref: str, body: PhoneIn, actor: Caller) -> PhoneOut:
-        return PhoneOut(phone=await casework.reveal_number(actor, ref, body.reason))
-
-    case_change = _errors(404, 409)
-
-    @private.post(
-        "/cases/{ref}/priority",
-        response_model=CaseSummaryOut,
-        responses=case_change,
-        tags=["cases"],
-    )
-    async def change_priority(ref: str, body: PriorityIn, actor: Caller) -> CaseSummaryOut:
-        return _summary(await casework.change_priority(actor, ref, body.priority))
-
-    @private.post(
-        "/cases/{ref}/release",
-        response_model=CaseSummaryOut,
-        responses=case_change,
-        tags=["cases"],
-    )
-    async def release(ref: str, actor: Caller) -> CaseSummaryOut:
-        return _summary(await casework.release(actor, ref))
-
-    @private.post(
-        "/cases/{ref}/close",
-        response_model=CaseSummaryOut,
-        responses=case_change,
-        tags=["cases"],
-    )
-    async def close(ref: str, body: CloseIn, actor: Caller) -> CaseSummaryOut:
-        return _summary(await casework.close(actor, ref, body.outcome))
-
-    @private.post(
-        "/cases/{ref}/transfer",
-        response_model=CaseSummaryOut,
-        responses=case_change,
-        tags=["cases"],
-    )
-    async def transfer(ref: str, body: TransferIn, actor: Caller) -> CaseSummaryOut:
-        return _summary(await casework.transfer(actor, ref, body.queue))
-
-    @private.get("/audit", response_model=list[AuditOut], responses=_errors(403), tags=["audit"])
-    async def audit_log(
-        actor: Caller,
-        ref: Annotated[str | None, Query(max_length=9)] = None,
-        action: Annotated[str | None, Query(max_length=48)] = None,
-        since: Moment | None = None,
-        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    ) -> list[AuditOut]:
-        views = await casework.audit_log(
-            actor, reference=ref, action=action, since=since, limit=limit
-        )
-        return [_audit(v) for v in views]
-
     _document_unreadable_bodies(public, private)
     app.include_router(public)
     app.include_router(private)
-    for error, (status, message) in ERRORS.items():
-        app.add_exception_handler(error, _handler(status, message))
+    for error, refusal in REFUSALS.items():
+        app.add_exception_handler(error, _answer(refusal))
     app.add_exception_handler(RequestValidationError, _invalid)
 
 
@@ -402,14 +436,16 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-def _handler(status: int, message: str):  # type: ignore[no-untyped-def]
-    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+def _answer(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def answer(_request: Request, exc: Exception) -> JSONResponse:
         headers = {}
-        if status == 401:
+        if refusal.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, Throttled):
             # The wait that is actually left, not a fixed guess.
             headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+        return JSONResponse(
+            {"detail": refusal.message}, status_code=refusal.status, headers=headers
+        )
 
-    return handle
+    return answer

@@ -6,6 +6,9 @@ after a spell of idleness (the page script's polls do not count as use) and at t
 latest INTAKE_SESSION_HOURS after sign-in; every form carries a CSRF token bound to the
 session. Pages load one script file and one style sheet from /console/static, and the
 Content Security Policy allows nothing inline. Witness content never appears in a URL.
+
+A refused action is answered as the API answers it (handlers.errors): the same status,
+on the page the form was sent from, saying why. Nothing typed is cut to fit.
 """
 
 from __future__ import annotations
@@ -25,29 +28,17 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.accounts import CONSOLE, Accounts, Actor, BadCredentials, NotSignedIn, Throttled
-from bot.casework import (
-    CaseClosed,
-    CaseNotFound,
-    Casework,
-    DuressUnconfirmed,
-    HolderOnly,
-    NoSuchCaseworker,
-    NotCallable,
-    NotInQueue,
-    SupervisorsOnly,
-    UnknownPriority,
-    UnknownQueue,
-)
+from bot.accounts import CONSOLE, Accounts, Actor, NotSignedIn, Throttled
+from bot.casework import CaseNotFound, Casework
 from bot.intake.describe import describe_answers
-from bot.intake.model import Priority
 from bot.intake.script import SAFE_TIMES
 from bot.intake.triage import QUEUES
-from bot.relay import WitnessUnreachable
-from bot.roster import NoSuchAccount, OwnAccount, Roster
+from bot.roster import Roster
 from handlers.client_address import client_address
+from handlers.errors import REFUSED, Refusal, refusal_for
 from handlers.forms import BadForm, read_form
 from storage.crypto import Vault
+from storage.states import CaseStatus, Priority
 
 LOGIN_CSRF_COOKIE = "intake_login_csrf"
 REFRESH_SECONDS = 5
@@ -69,6 +60,8 @@ PRIORITIES = tuple(p.value for p in Priority)
 _POLLS = (".json", "/transcript")
 
 Handler = Callable[[Request, Actor], Awaitable[Response]]
+# Where a refusal is shown: the page the refused form was sent from, or a page of its own.
+ShowRefusal = Callable[[Request, Actor, Refusal], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -126,27 +119,33 @@ class Console:
 
     def routes(self) -> list[BaseRoute]:
         static = StaticFiles(directory=str(resources.files("handlers") / "static"))
-        signed: list[tuple[str, Handler, list[str]]] = [
-            ("/queues", self.queues_page, ["GET"]),
-            ("/queues.json", self.queues_json, ["GET"]),
-            ("/queues/{name}/claim", self.claim, ["POST"]),
-            ("/cases", self.my_cases, ["GET"]),
-            ("/all", self.all_cases, ["GET"]),
-            ("/audit", self.audit_page, ["GET"]),
-            ("/caseworkers", self.caseworkers_page, ["GET"]),
-            ("/caseworkers/disable", self.disable_account, ["POST"]),
-            ("/caseworkers/enable", self.enable_account, ["POST"]),
-            ("/cases/{ref}", self.case_page, ["GET"]),
-            ("/cases/{ref}/activity.json", self.case_activity, ["GET"]),
-            ("/cases/{ref}/transcript", self.transcript, ["GET"]),
-            ("/cases/{ref}/reply", self.reply, ["POST"]),
-            ("/cases/{ref}/phone", self.phone, ["POST"]),
-            ("/cases/{ref}/priority", self.priority, ["POST"]),
-            ("/cases/{ref}/release", self.release, ["POST"]),
-            ("/cases/{ref}/transfer", self.transfer, ["POST"]),
-            ("/cases/{ref}/close", self.close, ["POST"]),
-            ("/cases/{ref}/assign", self.assign, ["POST"]),
-            ("/logout", self.logout, ["POST"]),
+        alone, queues, accounts, case = (
+            self._refused_alone,
+            self._refused_on_queues,
+            self._refused_on_caseworkers,
+            self._refused_on_case,
+        )
+        signed: list[tuple[str, Handler, list[str], ShowRefusal]] = [
+            ("/queues", self.queues_page, ["GET"], alone),
+            ("/queues.json", self.queues_json, ["GET"], alone),
+            ("/queues/{name}/claim", self.claim, ["POST"], queues),
+            ("/cases", self.my_cases, ["GET"], alone),
+            ("/all", self.all_cases, ["GET"], alone),
+            ("/audit", self.audit_page, ["GET"], alone),
+            ("/caseworkers", self.caseworkers_page, ["GET"], alone),
+            ("/caseworkers/disable", self.disable_account, ["POST"], accounts),
+            ("/caseworkers/enable", self.enable_account, ["POST"], accounts),
+            ("/cases/{ref}", self.case_page, ["GET"], alone),
+            ("/cases/{ref}/activity.json", self.case_activity, ["GET"], alone),
+            ("/cases/{ref}/transcript", self.transcript, ["GET"], alone),
+            ("/cases/{ref}/reply", self.reply, ["POST"], case),
+            ("/cases/{ref}/phone", self.phone, ["POST"], case),
+            ("/cases/{ref}/priority", self.priority, ["POST"], case),
+            ("/cases/{ref}/release", self.release, ["POST"], case),
+            ("/cases/{ref}/transfer", self.transfer, ["POST"], case),
+            ("/cases/{ref}/close", self.close, ["POST"], case),
+            ("/cases/{ref}/assign", self.assign, ["POST"], case),
+            ("/logout", self.logout, ["POST"], alone),
         ]
         return [
             Route("/console", self.home, methods=["GET"]),
@@ -158,8 +157,8 @@ class Console:
                     Route("/login", self.login, methods=["POST"]),
                     Mount("/static", app=static, name="static"),
                     *(
-                        Route(path, self._signed_in(handler), methods=methods)
-                        for path, handler, methods in signed
+                        Route(path, self._signed_in(handler, shown_on), methods=methods)
+                        for path, handler, methods, shown_on in signed
                     ),
                 ],
             ),
@@ -180,7 +179,9 @@ class Console:
     def _csrf_for(self, token: str) -> str:
         return self._vault.pseudonym(token, purpose="console-csrf").hex()
 
-    def _signed_in(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def _signed_in(
+        self, handler: Handler, shown_on: ShowRefusal
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             token = request.cookies.get(self._cookie, "")
             try:
@@ -206,9 +207,61 @@ class Console:
             try:
                 return await handler(request, actor)
             except CaseNotFound:
-                return self._render(request, "console/not_found.html", http_status=404, actor=actor)
+                return self._not_found(request, actor)
+            except REFUSED as exc:
+                return await shown_on(request, actor, refusal_for(exc))
 
         return endpoint
+
+    # -- refusals: the API's status, on the page the form came from --------------------
+
+    def _not_found(self, request: Request, actor: Actor) -> Response:
+        return self._render(request, "console/not_found.html", http_status=404, actor=actor)
+
+    async def _refused_alone(self, request: Request, actor: Actor, refusal: Refusal) -> Response:
+        return self._render(
+            request,
+            "console/refused.html",
+            http_status=refusal.status,
+            actor=actor,
+            refused=refusal.sentence,
+        )
+
+    async def _refused_on_case(self, request: Request, actor: Actor, refusal: Refusal) -> Response:
+        try:
+            return await self._case_page(
+                request, actor, notice=None, refused=refusal.sentence, http_status=refusal.status
+            )
+        except CaseNotFound:
+            # The case is gone from the caller's view (erased, say): the refusal stands alone.
+            return await self._refused_alone(request, actor, refusal)
+
+    async def _refused_on_queues(
+        self, request: Request, actor: Actor, refusal: Refusal
+    ) -> Response:
+        queues = await self._casework.queues(actor)
+        return self._refused_on(request, actor, refusal, "console/queues.html", queues=queues)
+
+    async def _refused_on_caseworkers(
+        self, request: Request, actor: Actor, refusal: Refusal
+    ) -> Response:
+        accounts = await self._roster.accounts(actor)
+        return self._refused_on(
+            request, actor, refusal, "console/caseworkers.html", accounts=accounts
+        )
+
+    def _refused_on(
+        self, request: Request, actor: Actor, refusal: Refusal, template: str, **page: Any
+    ) -> Response:
+        """The page the form was on, with the refusal above it and the API's status."""
+        return self._render(
+            request,
+            template,
+            http_status=refusal.status,
+            actor=actor,
+            refused=refusal.sentence,
+            **page,
+        )
 
     async def _check_csrf(self, request: Request, token: str) -> Response | None:
         try:
@@ -235,12 +288,14 @@ class Console:
     async def home(self, request: Request) -> Response:
         return RedirectResponse("/console/queues", status_code=303)
 
-    async def login_page(self, request: Request, *, error: str | None = None) -> Response:
+    async def login_page(
+        self, request: Request, *, error: str | None = None, http_status: int = 401
+    ) -> Response:
         nonce = secrets.token_urlsafe(24)
         response = self._render(
             request,
             "console/login.html",
-            http_status=401 if error else 200,
+            http_status=http_status if error else 200,
             error=error,
             csrf=nonce,
         )
@@ -264,19 +319,18 @@ class Console:
             return await self.login_page(request, error="Please try signing in again.")
         try:
             signed_in = await self._accounts.sign_in(
-                username=form.get("username", "")[:64],
-                password=form.get("password", "")[:1024],
+                username=form.get("username", ""),
+                password=form.get("password", ""),
                 client=client_address(request, trusted=self._settings.trusted_proxies),
                 lifetime=self._settings.idle,
                 kind=CONSOLE,
             )
-        except BadCredentials:
-            return await self.login_page(request, error="Wrong username or password.")
-        except Throttled as throttled:
-            return await self.login_page(
-                request,
-                error=f"Too many attempts. Wait {_wait(throttled.retry_after)} and try again.",
-            )
+        except REFUSED as exc:
+            refusal = refusal_for(exc)
+            error = refusal.sentence
+            if isinstance(exc, Throttled):
+                error = f"{error} Wait {_wait(exc.retry_after)} and try again."
+            return await self.login_page(request, error=error, http_status=refusal.status)
         response = RedirectResponse("/console/queues", status_code=303)
         self._set_session(response, signed_in.token)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
@@ -313,10 +367,7 @@ class Console:
         )
 
     async def claim(self, request: Request, actor: Actor) -> Response:
-        try:
-            view = await self._casework.claim(actor, request.path_params["name"])
-        except NotInQueue:
-            return RedirectResponse("/console/queues?notice=not-your-queue", status_code=303)
+        view = await self._casework.claim(actor, request.path_params["name"])
         if view is None:
             return RedirectResponse("/console/queues?notice=empty", status_code=303)
         return RedirectResponse(f"/console/cases/{view.ref}", status_code=303)
@@ -324,7 +375,7 @@ class Console:
     async def my_cases(self, request: Request, actor: Actor) -> Response:
         views = [
             v
-            for v in await self._casework.list_cases(actor, status="claimed")
+            for v in await self._casework.list_cases(actor, status=CaseStatus.CLAIMED)
             if v.assigned_to == actor.username
         ]
         views.sort(key=lambda v: v.witness_active_at, reverse=True)
@@ -336,9 +387,9 @@ class Console:
     async def all_cases(self, request: Request, actor: Actor) -> Response:
         if not actor.supervisor:
             raise CaseNotFound("all")
-        status = request.query_params.get("status") or None
-        if status not in (None, "waiting", "claimed", "closed"):
-            status = None
+        # The page's own filter links: an unknown status shows every case, as none does.
+        given = request.query_params.get("status", "")
+        status = CaseStatus(given) if given in tuple(CaseStatus) else None
         queue = request.query_params.get("queue") or None
         views = await self._casework.list_cases(actor, status=status, queue=queue)
         return self._render(
@@ -353,10 +404,8 @@ class Console:
         )
 
     async def audit_page(self, request: Request, actor: Actor) -> Response:
-        if not actor.supervisor:
-            raise CaseNotFound("audit")
-        ref = (request.query_params.get("ref") or "")[:9] or None
-        action = (request.query_params.get("action") or "")[:48] or None
+        ref = request.query_params.get("ref") or None
+        action = request.query_params.get("action") or None
         entries = await self._casework.audit_log(actor, reference=ref, action=action, limit=300)
         return self._render(
             request, "console/audit.html", actor=actor, entries=entries, ref=ref, action=action
@@ -368,13 +417,22 @@ class Console:
         return await self._case_page(request, actor, notice=request.query_params.get("notice"))
 
     async def _case_page(
-        self, request: Request, actor: Actor, *, notice: str | None, phone: str | None = None
+        self,
+        request: Request,
+        actor: Actor,
+        *,
+        notice: str | None,
+        phone: str | None = None,
+        refused: str | None = None,
+        http_status: int = 200,
     ) -> Response:
         view = await self._casework.read(actor, request.path_params["ref"])
         version = await self._casework.activity(actor, view.ref)
         return self._render(
             request,
             "console/case.html",
+            http_status=http_status,
+            refused=refused,
             actor=actor,
             case=view,
             answers=describe_answers(view.answers or {}),
@@ -406,81 +464,42 @@ class Console:
     async def reply(self, request: Request, actor: Actor) -> Response:
         ref = request.path_params["ref"]
         text = request.state.form.get("text", "").strip()
-        if not text or len(text) > 1600:
-            return _back(ref, "reply-length")
         confirmed = request.state.form.get("confirm_duress") == "yes"
-        try:
-            await self._casework.reply(actor, ref, text, confirm_duress=confirmed)
-        except WitnessUnreachable:
-            return _back(ref, "unreachable")
-        except CaseClosed:
-            return _back(ref, "closed")
-        except DuressUnconfirmed:
-            return _back(ref, "confirm-duress")
+        await self._casework.reply(actor, ref, text, confirm_duress=confirmed)
         return _back(ref, "sent")
 
     async def phone(self, request: Request, actor: Actor) -> Response:
         """The witness's number, shown on the page answering the form (never in a URL)."""
-        ref = request.path_params["ref"]
         reason = request.state.form.get("reason", "").strip()
-        if not reason or len(reason) > 500:
-            return _back(ref, "reason-needed")
-        try:
-            number = await self._casework.reveal_number(actor, ref, reason)
-        except (NotCallable, HolderOnly):
-            return _back(ref, "not-callable")
-        except CaseClosed:
-            return _back(ref, "closed")
+        number = await self._casework.reveal_number(actor, request.path_params["ref"], reason)
         return await self._case_page(request, actor, notice=None, phone=number)
 
     async def priority(self, request: Request, actor: Actor) -> Response:
         ref = request.path_params["ref"]
-        try:
-            await self._casework.change_priority(actor, ref, request.state.form.get("priority", ""))
-        except UnknownPriority:
-            return _back(ref, "unknown-priority")
-        except CaseClosed:
-            return _back(ref, "closed")
+        await self._casework.change_priority(actor, ref, request.state.form.get("priority", ""))
         return _back(ref, "priority-changed")
 
     async def release(self, request: Request, actor: Actor) -> Response:
-        try:
-            await self._casework.release(actor, request.path_params["ref"])
-        except CaseClosed:
-            return _back(request.path_params["ref"], "closed")
+        await self._casework.release(actor, request.path_params["ref"])
         return RedirectResponse("/console/queues?notice=released", status_code=303)
 
     async def transfer(self, request: Request, actor: Actor) -> Response:
         ref = request.path_params["ref"]
-        try:
-            await self._casework.transfer(actor, ref, request.state.form.get("queue", ""))
-        except UnknownQueue:
-            return _back(ref, "unknown-queue")
-        except CaseClosed:
-            return _back(ref, "closed")
+        await self._casework.transfer(actor, ref, request.state.form.get("queue", ""))
         return RedirectResponse("/console/queues?notice=transferred", status_code=303)
 
     async def assign(self, request: Request, actor: Actor) -> Response:
         ref = request.path_params["ref"]
-        try:
-            await self._casework.assign(actor, ref, request.state.form.get("username", ""))
-        except SupervisorsOnly:
-            raise CaseNotFound(ref) from None
-        except NoSuchCaseworker:
-            return _back(ref, "cannot-assign")
-        except CaseClosed:
-            return _back(ref, "closed")
+        if not actor.supervisor:
+            # Not a caseworker's form: it answers as a case they cannot see.
+            raise CaseNotFound(ref)
+        await self._casework.assign(actor, ref, request.state.form.get("username", ""))
         return _back(ref, "assigned")
 
     async def close(self, request: Request, actor: Actor) -> Response:
         ref = request.path_params["ref"]
-        outcome = request.state.form.get("outcome", "").strip()[:500]
-        if not outcome:
-            return _back(ref, "outcome-needed")
-        try:
-            await self._casework.close(actor, ref, outcome)
-        except CaseClosed:
-            return _back(ref, "closed")
+        outcome = request.state.form.get("outcome", "").strip()
+        await self._casework.close(actor, ref, outcome)
         if not actor.supervisor:
             # Closing ends the holder's access to the case: its page would be a 404 now.
             return RedirectResponse("/console/cases?notice=closed-now", status_code=303)
@@ -502,21 +521,13 @@ class Console:
     async def disable_account(self, request: Request, actor: Actor) -> Response:
         if not actor.supervisor:
             raise CaseNotFound("caseworkers")
-        try:
-            await self._roster.disable(request.state.form.get("username", ""), actor=actor)
-        except NoSuchAccount:
-            return _to_caseworkers("no-such-account")
-        except OwnAccount:
-            return _to_caseworkers("own-account")
+        await self._roster.disable(request.state.form.get("username", ""), actor=actor)
         return _to_caseworkers("disabled")
 
     async def enable_account(self, request: Request, actor: Actor) -> Response:
         if not actor.supervisor:
             raise CaseNotFound("caseworkers")
-        try:
-            await self._roster.enable(request.state.form.get("username", ""), actor=actor)
-        except NoSuchAccount:
-            return _to_caseworkers("no-such-account")
+        await self._roster.enable(request.state.form.get("username", ""), actor=actor)
         return _to_caseworkers("enabled")
 
 

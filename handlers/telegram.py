@@ -15,10 +15,12 @@ answer the wrong question. Groups and channels are ignored (see telegram_updates
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
@@ -31,17 +33,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels import ChannelPlugin, ChannelTraits, Plugged, Wiring
+from bot.intake import messages
 from handlers.forms import plain_text
 from handlers.telegram_polling import LongPolling
 from handlers.telegram_sender import TelegramSender
-from handlers.telegram_updates import NotStored, intake_routers
+from handlers.telegram_updates import TELEGRAM, NotStored, intake_routers
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk
+    from bot.settings import Settings
     from bot.workers import Worker
 
 log = logging.getLogger(__name__)
 
+# Telegram lets a bot delete its messages in a private chat for 48 hours.
+CHAT_DELETE_WINDOW = timedelta(hours=47)
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
 ALLOWED_UPDATES = ("message", "callback_query")
@@ -53,10 +60,6 @@ QUIET_LOGGERS = ("aiogram.event", "aiogram.dispatcher")
 
 class BadUpdate(Exception):
     """The webhook body is not a Telegram Update in UTF-8 JSON."""
-
-
-class WebhookSecretMissing(Exception):
-    """A webhook cannot be registered without TELEGRAM_WEBHOOK_SECRET."""
 
 
 class TelegramChannel:
@@ -71,6 +74,7 @@ class TelegramChannel:
         webhook_secret: str | None,
         use_webhook: bool,
         on_set_aside: Callable[[str], Awaitable[object]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -80,6 +84,7 @@ class TelegramChannel:
         self._secret = webhook_secret
         self._use_webhook = use_webhook
         self._on_set_aside = on_set_aside
+        self._sleep = sleep
         # The intake's state lives in our encrypted storage; aiogram's FSM would keep a
         # map of every chat and user id in memory for nothing.
         self._dispatcher = Dispatcher(disable_fsm=True, name="telegram")
@@ -98,18 +103,17 @@ class TelegramChannel:
                 handle=self.handle,
                 allowed_updates=ALLOWED_UPDATES,
                 on_set_aside=self._on_set_aside,
+                sleep=self._sleep,
             )
         ]
 
     async def close(self) -> None:
         await self._bot.session.close()
 
-    async def set_webhook(self, url: str) -> None:
-        """Tell Telegram to deliver our update types to `url`, signed with the secret."""
-        if not self._secret:
-            raise WebhookSecretMissing("TELEGRAM_WEBHOOK_SECRET is not set")
+    async def set_webhook(self, url: str, *, secret: str) -> None:
+        """Tell Telegram to deliver our update types to `url`, signed with `secret`."""
         await self._bot.set_webhook(
-            url=url, secret_token=self._secret, allowed_updates=list(ALLOWED_UPDATES)
+            url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
         )
 
     async def webhook(self, request: Request) -> Response:
@@ -176,3 +180,52 @@ def _kind(update: Update) -> str | None:
         return update.event_type
     except UpdateTypeLookupError:
         return None
+
+
+def describe(_settings: Settings) -> ChannelTraits:
+    return ChannelTraits(
+        name=TELEGRAM,
+        help=messages.HELP_TELEGRAM,
+        erase_window=CHAT_DELETE_WINDOW,
+        message_clears_opt_out=True,
+        keyboards=True,
+    )
+
+
+def report(settings: Settings) -> str:
+    if not settings.telegram_enabled:
+        return "Telegram channel: off (TELEGRAM_BOT_TOKEN not set)"
+    if settings.public_url and settings.telegram_webhook_secret:
+        return "Telegram channel: on (webhook)"
+    if settings.public_url:
+        return (
+            "Telegram channel: on (long polling; the webhook stays off until "
+            "TELEGRAM_WEBHOOK_SECRET is set)"
+        )
+    return "Telegram channel: on (long polling: INTAKE_PUBLIC_URL not set)"
+
+
+def plug(wiring: Wiring) -> Plugged | None:
+    """The webhook route, or long polling without a public address and secret."""
+    settings = wiring.settings
+    if settings.telegram_bot_token is None:
+        return None
+    secret = settings.telegram_webhook_secret
+    channel = TelegramChannel(
+        desk=wiring.desk,
+        token=settings.telegram_bot_token.get_secret_value(),
+        api_base=settings.telegram_api_base,
+        webhook_secret=secret.get_secret_value() if secret else None,
+        use_webhook=bool(settings.public_url and secret),
+        on_set_aside=wiring.alert_supervisors,
+        sleep=wiring.sleep,
+    )
+    return Plugged(
+        sender=channel.sender,
+        routes=channel.routes(),
+        workers=channel.workers(),
+        closers=[channel.close],
+    )
+
+
+PLUGIN = ChannelPlugin(name=TELEGRAM, describe=describe, report=report, plug=plug)

@@ -56,12 +56,15 @@ class LongPolling:
         allowed_updates: Sequence[str],
         poll_seconds: int = POLL_SECONDS,
         on_set_aside: Callable[[str], Awaitable[object]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._bot = bot
         self._handle = handle
         self._allowed = list(allowed_updates)
         self._poll = poll_seconds
         self._on_set_aside = on_set_aside
+        # How it waits out a backoff (tests pass one that returns at once).
+        self._sleep = sleep
         # The update that failed on its own, and how many times (one at a time: in order).
         self._failing: tuple[int, int] | None = None
 
@@ -80,7 +83,7 @@ class LongPolling:
                 failures += 1
                 delay = _backoff(failures)
                 _explain(exc, delay)
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 continue
             outage = False
             for update in updates:
@@ -98,7 +101,7 @@ class LongPolling:
                 failures += 1
                 delay = _backoff(failures)
                 log.warning("telegram update not stored; fetching it again in %.0fs", delay)
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
             else:
                 failures = 0
 

@@ -22,12 +22,15 @@ from aiogram.types import CallbackQuery, Message, Update, User
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.desk import InboundMessage
-from bot.intake.model import Button, Channel, Language, Press
+from bot.intake.model import Button, Language, Press
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk
 
 log = logging.getLogger(__name__)
+
+# The channel name stored with each Telegram witness.
+TELEGRAM = "telegram"
 
 # What a person can send that is not words. Service messages (a pinned message, a new
 # chat background, ...) are left out: the person wrote nothing and expects no answer.
@@ -127,7 +130,7 @@ def _inbound(
     message: Message, update: Update, *, text: str, has_media: bool = False
 ) -> InboundMessage:
     return InboundMessage(
-        channel=Channel.TELEGRAM,
+        channel=TELEGRAM,
         address=str(message.chat.id),
         text=text,
         provider_id=str(update.update_id),
@@ -166,7 +169,7 @@ def _witness_buttons(desk: IntakeDesk) -> Router:
             log.info("telegram update %d: button data is not an option", event_update.update_id)
             return
         inbound = InboundMessage(
-            channel=Channel.TELEGRAM,
+            channel=TELEGRAM,
             address=str(query.message.chat.id),
             text="",
             provider_id=str(event_update.update_id),

@@ -6,11 +6,21 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from bot.channels import ChannelPlugin, ChannelTraits
 from bot.desk import InboundMessage
-from bot.intake.model import Channel
+from bot.intake import messages
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk
+
+TERMINAL = "terminal"
+# A practice conversation at a keyboard (`python -m bot chat`): replies are printed at once.
+PLUGIN = ChannelPlugin(
+    name=TERMINAL,
+    describe=lambda _settings: ChannelTraits(
+        name=TERMINAL, help=messages.HELP_TERMINAL, inline=True
+    ),
+)
 
 BANNER = (
     "You are the witness. Type what a witness would text; the service answers below.\n"
@@ -36,7 +46,7 @@ async def run_chat(
             stdout.write(f"you> {text}\n")
         receipt = await desk.receive(
             # Piped input is a script, not a person typing: no line is part of a burst.
-            InboundMessage(channel=Channel.TERMINAL, address=address, text=text, timed=interactive)
+            InboundMessage(channel=TERMINAL, address=address, text=text, timed=interactive)
         )
         for reply in receipt.replies:
             stdout.write(_indent(reply.text) + "\n")

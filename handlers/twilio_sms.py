@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -30,8 +30,9 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.desk import FORGET_AFTER, InboundMessage
-from bot.intake.model import Channel
+from bot.channels import ChannelPlugin, ChannelTraits, Plugged, Wiring
+from bot.desk import InboundMessage
+from bot.intake import messages
 from bot.outbox import record_status
 from handlers.forms import BadForm, plain_text, read_form
 from handlers.twilio_client import OPTED_OUT_CODE
@@ -39,11 +40,15 @@ from storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.desk import IntakeDesk, Receipt
+    from bot.settings import Settings
     from storage.crypto import Vault
     from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+SMS = "sms"
+# Twilio refuses to delete a message record in its first minute (error 20009).
+FORGET_AFTER = timedelta(minutes=1)
 SMS_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 # What `twilio configure` puts after the SMS URL: Twilio's connection overrides, so that a
@@ -138,7 +143,7 @@ class TwilioWebhooks:
             return plain_text(400, str(exc))
         del form  # everything else Twilio sent (location included) ends here
         message = InboundMessage(
-            channel=Channel.SMS,
+            channel=SMS,
             address=sms.sender,
             text=sms.body,
             provider_id=sms.message_sid,
@@ -164,11 +169,12 @@ class TwilioWebhooks:
         known = await record_status(
             self._db,
             vault=self._vault,
-            channel=Channel.SMS,
+            channel=SMS,
             provider_id=message_sid,
             status=status,
             opted_out=form.get("ErrorCode") == str(OPTED_OUT_CODE),
-            forget_at=self._clock() + FORGET_AFTER if self._forget else None,
+            now=self._clock(),
+            forget_after=FORGET_AFTER if self._forget else None,
         )
         if not known:
             log.info("status callback for a message we do not know")
@@ -216,3 +222,66 @@ def _twiml(receipt: Receipt, *, status_callback: str | None) -> str:
             else:
                 response.message(reply.text, status_callback=status_callback)
     return str(response)
+
+
+def describe(settings: Settings) -> ChannelTraits:
+    return ChannelTraits(
+        name=SMS,
+        help=messages.HELP_SMS,
+        inline=True,
+        phone_number=True,
+        forget_after=FORGET_AFTER if settings.sms_enabled and settings.twilio_delete else None,
+    )
+
+
+def report(settings: Settings) -> str:
+    if settings.sms_enabled:
+        inbound = "on" if settings.public_url else "off until INTAKE_PUBLIC_URL is set"
+        return f"SMS channel: on (sending on; inbound webhook {inbound})"
+    missing = [
+        name
+        for name, value in (
+            ("TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
+            ("TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+            ("TWILIO_PHONE_NUMBER", settings.twilio_phone_number),
+        )
+        if not value
+    ]
+    return f"SMS channel: off ({', '.join(missing)} not set)"
+
+
+def plug(wiring: Wiring) -> Plugged | None:
+    """Twilio's sender, and its webhooks once the service has a public address."""
+    settings = wiring.settings
+    if not settings.sms_enabled:
+        return None
+    from handlers.twilio_client import TwilioSender
+
+    assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - sms_enabled
+    assert settings.twilio_phone_number  # noqa: S101 - sms_enabled
+    token = settings.twilio_auth_token.get_secret_value()
+    public_url = settings.public_url.rstrip("/") if settings.public_url else None
+    sender = TwilioSender(
+        account_sid=settings.twilio_account_sid,
+        auth_token=token,
+        from_number=settings.twilio_phone_number.get_secret_value(),
+        api_base=settings.twilio_api_base,
+        status_callback=public_url + STATUS_PATH if public_url else None,
+    )
+    plugged = Plugged(sender=sender, closers=[sender.close])
+    if public_url:
+        webhooks = TwilioWebhooks(
+            desk=wiring.desk,
+            db=wiring.db,
+            vault=wiring.vault,
+            account_sid=settings.twilio_account_sid,
+            auth_token=token,
+            public_url=public_url,
+            forget=describe(settings).forget_after is not None,
+            clock=wiring.clock,
+        )
+        plugged.routes.extend(webhooks.routes())
+    return plugged
+
+
+PLUGIN = ChannelPlugin(name=SMS, describe=describe, report=report, plug=plug)

@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handlers.health import health_routes
 from handlers.limits import BodyLimit, ReadDeadlines
+from handlers.request_ids import RequestIds
 
 if TYPE_CHECKING:
+    from bot.readiness import Readiness
     from bot.workers import Worker
     from storage.db import Database
 
@@ -40,9 +41,10 @@ def create_app(
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     extend: Sequence[Callable[[FastAPI], None]] = (),
     api_docs: bool = False,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
     """The app; the browsable API docs (/docs, /redoc) only when `api_docs` (the schema at
-    /openapi.json is part of the interface and always served)."""
+    /openapi.json is part of the interface and always served), /readyz when `readiness`."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -58,15 +60,6 @@ def create_app(
             for close in on_shutdown:
                 await close()
 
-    async def healthz(_request: Request) -> JSONResponse:
-        if await db.ping():
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-
-    async def livez(_request: Request) -> PlainTextResponse:
-        """The process answers at all: no database, no work (also the benchmark's bare route)."""
-        return PlainTextResponse("ok")
-
     app = FastAPI(
         title="Witness intake",
         version="1",
@@ -74,18 +67,19 @@ def create_app(
         docs_url="/docs" if api_docs else None,
         redoc_url="/redoc" if api_docs else None,
     )
-    app.router.routes.append(Route("/healthz", healthz, methods=["GET"]))
-    app.router.routes.append(Route("/livez", livez, methods=["GET"]))
+    app.router.routes.extend(health_routes(db=db, readiness=readiness))
     app.router.routes.extend(routes)
     for add in extend:
         add(app)
     app.add_middleware(NoStore)
     app.add_middleware(BodyLimit)
+    # Outermost, so every answer carries the id, the body limit's 413 too.
+    app.add_middleware(RequestIds)
     return app
 
 
 # Paths whose answers are JSON for programs: never kept by a browser or a proxy.
-JSON_PATHS = ("/api/", "/openapi.json", "/healthz")
+JSON_PATHS = ("/api/", "/openapi.json", "/healthz", "/readyz")
 
 
 class NoStore:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import DataKey, DecryptionFailed
@@ -87,15 +87,6 @@ def open_detail(key: DataKey, detail: str, *, case_id: uuid.UUID) -> str | None:
         return key.open(blob, table="audit_events", field="detail", row=case_id)
     except (binascii.Error, ValueError, DecryptionFailed):
         return None
-
-
-async def last_at(session: AsyncSession, *, case_id: uuid.UUID, action: str) -> datetime | None:
-    """When this action was last done to this case, if ever."""
-    query = select(func.max(AuditEvent.at)).where(
-        AuditEvent.case_id == case_id, AuditEvent.action == action
-    )
-    found: datetime | None = await session.scalar(query)
-    return found
 
 
 @dataclass(frozen=True)

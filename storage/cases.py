@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import DataKey
-from storage.models import Case, utcnow
+from storage.models import AuditEvent, Case, Caseworker, Witness, utcnow
+from storage.states import Action, CaseStatus, Priority
 
-PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+PRIORITY_RANK: dict[str, int] = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
 # Triage may put a case in danger now ahead of every other urgent case.
 DANGER_NOW_RANK = -1
 TRIAGE_SEPARATOR = ","
@@ -42,7 +45,7 @@ async def open_case(
         queue=queue,
         priority=priority,
         priority_rank=PRIORITY_RANK[priority],
-        status="waiting",
+        status=CaseStatus.WAITING,
         language=language,
         needs=",".join(needs),
         answers_sealed=key.seal(
@@ -149,7 +152,7 @@ def add_triage(case: Case, labels: tuple[str, ...] | list[str]) -> bool:
 
 def raise_to_urgent(case: Case, *, danger: bool, due_at: datetime) -> None:
     """Urgent (and, for danger now, ahead of every other urgent case); never lowered here."""
-    case.priority = "urgent"
+    case.priority = Priority.URGENT
     case.priority_rank = min(case.priority_rank, DANGER_NOW_RANK if danger else 0)
     if case.due_at is None or due_at < case.due_at:
         case.due_at = due_at
@@ -177,7 +180,8 @@ def amend(
 def reopen(case: Case, *, due_at: datetime) -> None:
     """A closed case the witness wrote to goes back to its queue, remembering its holder."""
     case.previous_holder = case.assigned_to or case.previous_holder
-    case.status, case.assigned_to, case.claimed_at, case.touched_at = "waiting", None, None, None
+    case.status = CaseStatus.WAITING
+    case.assigned_to = case.claimed_at = case.touched_at = None
     case.closed_at = None
     case.escalated_at = None
     case.due_at = due_at
@@ -190,19 +194,21 @@ def touch(case: Case, *, now: datetime) -> None:
 
 def assign(case: Case, *, holder: uuid.UUID, now: datetime) -> None:
     """Held by this caseworker from now on."""
-    case.status, case.assigned_to, case.claimed_at, case.touched_at = "claimed", holder, now, now
+    case.status, case.assigned_to = CaseStatus.CLAIMED, holder
+    case.claimed_at = case.touched_at = now
 
 
 def back_to_queue(case: Case, *, queue: str | None = None) -> None:
     """Waiting again (in another queue, if given), held by no one."""
     if queue is not None:
         case.queue = queue
-    case.status, case.assigned_to, case.claimed_at, case.touched_at = "waiting", None, None, None
+    case.status = CaseStatus.WAITING
+    case.assigned_to = case.claimed_at = case.touched_at = None
 
 
 def close(case: Case, *, key: DataKey | None, outcome: str, now: datetime) -> None:
     """Closed now; the caseworker's words on how it ended are sealed (gone if erased)."""
-    case.status, case.closed_at, case.touched_at = "closed", now, None
+    case.status, case.closed_at, case.touched_at = CaseStatus.CLOSED, now, None
     if key is not None:
         case.outcome_sealed = key.seal(outcome, table="cases", field="outcome", row=case.id)
 
@@ -214,3 +220,46 @@ def set_due(case: Case, *, due_at: datetime) -> None:
 
 def note_alerted(case: Case, *, now: datetime) -> None:
     case.alerted_at = now
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What a list shows beside each case: its witness's alias, its holders' names, and
+    when it was last answered (for escalated cases). Three queries, however many cases."""
+
+    aliases: dict[uuid.UUID, str]
+    usernames: dict[uuid.UUID, str]
+    replied: dict[uuid.UUID, datetime]
+
+
+async def surroundings(session: AsyncSession, found: Sequence[Case]) -> Surroundings:
+    witness_ids = {case.witness_id for case in found if case.witness_id}
+    people = {case.assigned_to for case in found if case.assigned_to} | {
+        case.previous_holder for case in found if case.previous_holder
+    }
+    escalated = {
+        case.id
+        for case in found
+        if case.escalated_at is not None and case.status != CaseStatus.CLOSED
+    }
+    aliases: dict[uuid.UUID, str] = {}
+    usernames: dict[uuid.UUID, str] = {}
+    replied: dict[uuid.UUID, datetime] = {}
+    if witness_ids:
+        rows = await session.execute(
+            select(Witness.id, Witness.alias).where(Witness.id.in_(witness_ids))
+        )
+        aliases = {witness_id: alias for witness_id, alias in rows.all()}
+    if people:
+        rows = await session.execute(
+            select(Caseworker.id, Caseworker.username).where(Caseworker.id.in_(people))
+        )
+        usernames = {account_id: name for account_id, name in rows.all()}
+    if escalated:
+        last = await session.execute(
+            select(AuditEvent.case_id, func.max(AuditEvent.at))
+            .where(AuditEvent.case_id.in_(escalated), AuditEvent.action == Action.REPLY)
+            .group_by(AuditEvent.case_id)
+        )
+        replied = {case_id: at for case_id, at in last.all() if case_id is not None}
+    return Surroundings(aliases=aliases, usernames=usernames, replied=replied)

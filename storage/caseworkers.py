@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 HASHER = PasswordHasher()
 MIN_PASSWORD = 12
+# Sign-in refuses anything longer (never cuts it), so no account may be given more.
+MAX_PASSWORD = 1024
 # E.164: "+" and up to 15 digits. Spaces, dashes, dots and brackets are dropped first.
 SMS_NUMBER = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # A private chat's id is positive; a staff group's is negative.
@@ -91,6 +93,8 @@ def set_password(account: Caseworker, *, password: str) -> None:
 def _hashed(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise InvalidAccount(f"passwords must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidAccount(f"passwords must be at most {MAX_PASSWORD} characters")
     return HASHER.hash(password)
 
 

@@ -125,6 +125,14 @@ class Database:
         self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
 
     @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine this database opens: one on PostgreSQL, a reader and the writer on
+        SQLite."""
+        if self._write_engine is self.engine:
+            return (self.engine,)
+        return (self.engine, self._write_engine)
+
+    @property
     def dialect(self) -> str:
         return "sqlite" if self.is_sqlite else "postgresql"
 

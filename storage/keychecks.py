@@ -15,7 +15,13 @@ import hmac
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.crypto import DecryptionFailed, Vault, WrappedKey, sealed_version
+from storage.crypto import (
+    DecryptionFailed,
+    Vault,
+    WrappedKey,
+    master_check_value,
+    sealed_version,
+)
 from storage.db import Database
 from storage.keyring import KeySource, MasterKeyError
 from storage.models import DataKeyRow, MasterKeyCheck, OutboxItem, Witness
@@ -93,3 +99,28 @@ async def _verify_by_unwrapping(
             f"master key version {version} in {keys.describe} does not open the data keys "
             "this database holds under it"
         ) from None
+
+
+async def keys_match(db: Database, *, keys: KeySource) -> bool:
+    """Whether the master keys in use (the key file re-read if it changed) still match the
+    database: they reproduce every check value they claim, the active version has one, and
+    they hold the newest version the database records.
+
+    Cheap enough for a readiness probe: one small read and one derivation per version.
+    """
+    async with db.read() as session:
+        checks = {
+            row.version: row.check_value
+            for row in (await session.execute(select(MasterKeyCheck))).scalars()
+        }
+    try:
+        keyring = keys.refresh()
+    except MasterKeyError:
+        return False
+    if keyring.active not in checks or max(checks) not in keyring.keys:
+        return False
+    return all(
+        hmac.compare_digest(master_check_value(key), checks[version])
+        for version, key in keyring.keys.items()
+        if version in checks
+    )

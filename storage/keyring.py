@@ -115,7 +115,7 @@ class KeySource:
         self._mtime: float | None = None
         self._keyring: Keyring | None = None
         if env_value is not None or key_file.exists() or create_missing:
-            self._keyring = self._load()
+            self._keyring = self._load(create=create_missing)
 
     @property
     def from_environment(self) -> bool:
@@ -141,15 +141,22 @@ class KeySource:
     def create_first(self) -> Keyring:
         """Create the key file with a first key (for a database that holds nothing sealed)."""
         with self._lock:
-            self._keyring = self._load()
+            self._keyring = self._load(create=True)
         return self._keyring
 
     def refresh(self) -> Keyring:
-        """Re-read the key file if it changed (a `keys rotate` in another process)."""
+        """Re-read the key file if it changed (a `keys rotate` in another process).
+
+        A key file gone from under the running service is never replaced by a new key
+        (that would seal new data under a key no backup holds, and strand the old): the
+        keys already read stay in use, and the loss is logged until the file is back.
+        """
         if self._env_value is None and self._keyring is not None:
             with self._lock:
-                mtime = self._key_file.stat().st_mtime if self._key_file.exists() else None
-                if mtime != self._mtime:
+                if not self._key_file.exists():
+                    log.error("the key file %s is gone: restore it", self._key_file)
+                    return self._keyring
+                if self._key_file.stat().st_mtime != self._mtime:
                     self._keyring = self._load()
         return self.keyring
 
@@ -185,10 +192,12 @@ class KeySource:
             self._keyring = self._load()
             return self._keyring
 
-    def _load(self) -> Keyring:
+    def _load(self, *, create: bool = False) -> Keyring:
         if self._env_value is not None:
             return parse_env_keys(self._env_value)
         if not self._key_file.exists():
+            if not create:
+                raise MasterKeyError(f"no master key: restore {self._key_file}")
             self._write(Keyring(keys={1: generate_key()}, active=1), create=True)
         status = self._key_file.stat()
         self._mtime = status.st_mtime

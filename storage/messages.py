@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import outbox
 from storage.crypto import DataKey, Vault, is_legacy
 from storage.models import Message, OutboxItem
 from storage.states import Delivery, Direction, OutboxKind
@@ -84,30 +85,31 @@ async def add_message(
 
 
 async def enqueue(
-    session: AsyncSession, *, message: Message, channel: str, position: int = 0
+    session: AsyncSession,
+    *,
+    message: Message,
+    channel: str,
+    now: datetime,
+    kind: OutboxKind = OutboxKind.MESSAGE,
 ) -> OutboxItem:
-    """Owe the witness this outbound message; the outbox worker delivers it."""
-    item = OutboxItem(
-        message_id=message.id, witness_id=message.witness_id, channel=channel, position=position
-    )
-    session.add(item)
-    return item
+    """Owe the witness this outbound message, after all they are owed already; the outbox
+    worker delivers it from `now`.
 
-
-async def enqueue_keyboard(session: AsyncSession, *, message: Message, channel: str) -> OutboxItem:
-    """Owe the chat a re-drawn keyboard under this message.
-
-    The outbox draws the keyboard from what the message stores when it is delivered, so a
-    later item shows the latest state and an earlier one at worst repeats it (Telegram
-    answers "not modified", which counts as done). No existing item is locked or looked
-    up: on PostgreSQL that would wait on the worker recording the message's own send,
-    while the worker waits on this transaction's change to the message.
+    With kind KEYBOARD the item re-draws the buttons under a message already sent. The
+    outbox draws them from what the message stores when it is delivered, so a later item
+    shows the latest state and an earlier one at worst repeats it (Telegram answers "not
+    modified", which counts as done). No existing item is locked or looked up: on
+    PostgreSQL that would wait on the worker recording the message's own send, while the
+    worker waits on this transaction's change to the message.
     """
     item = OutboxItem(
-        kind=OutboxKind.KEYBOARD,
+        kind=kind,
         message_id=message.id,
         witness_id=message.witness_id,
         channel=channel,
+        position=await outbox.next_position(session, witness_id=message.witness_id),
+        created_at=now,
+        next_attempt_at=now,
     )
     session.add(item)
     return item
@@ -122,6 +124,7 @@ async def enqueue_erasure(
     address: str,
     farewell: list[str],
     handles: list[str],
+    now: datetime,
     at: datetime | None = None,
 ) -> OutboxItem:
     """Owe a just-erased witness a goodbye and a cleaned chat, sealed under the transit key."""
@@ -132,10 +135,11 @@ async def enqueue_erasure(
         kind=OutboxKind.ERASE,
         witness_id=witness_id,
         channel=channel,
+        position=await outbox.next_position(session, witness_id=witness_id),
         payload_sealed=vault.seal_transit(json.dumps(work), row=item_id),
+        created_at=now,
+        next_attempt_at=at or now,
     )
-    if at is not None:
-        item.next_attempt_at = at
     session.add(item)
     return item
 

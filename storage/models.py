@@ -90,6 +90,8 @@ class Witness(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column()
+    # The last place handed out in the order of what the outbox owes this witness.
+    outbox_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DataKeyRow(Base):
@@ -251,7 +253,7 @@ class OutboxItem(Base):
     status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column()
-    # Order among the items one inbound message caused (created_at orders the rest).
+    # Place in the order of what its witness is owed (witnesses.outbox_seq hands it out).
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(64))

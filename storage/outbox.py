@@ -14,13 +14,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import crypto
 from storage.crypto import Vault
-from storage.models import Message, OutboxItem, Witness, utcnow
+from storage.models import Message, OutboxItem, Witness
 from storage.states import Delivery, OutboxKind, OutboxStatus
 
 # Work that outlives an erased witness: it names no one, and its row goes once done.
@@ -40,11 +40,25 @@ class Alert:
         return f"Alert(case_id={self.case_id}, address=**********)"
 
 
-async def claim_due(
-    session: AsyncSession, *, limit: int, lease: timedelta, now: datetime | None = None
-) -> list[OutboxItem]:
-    """Claim up to `limit` items that are due, oldest first, in order for each witness."""
-    now = now or utcnow()
+async def next_position(session: AsyncSession, *, witness_id: uuid.UUID) -> int:
+    """The next place in the order of what the outbox owes this witness.
+
+    One counter per witness, not the time: two turns written within the same clock
+    reading, or across a clock stepped back, still go out in the order they were written.
+    On PostgreSQL the update holds the witness's row until commit, so two writers for
+    one witness take their places one after the other.
+    """
+    taken = await session.execute(
+        update(Witness)
+        .where(Witness.id == witness_id)
+        .values(outbox_seq=Witness.outbox_seq + 1)
+        .returning(Witness.outbox_seq)
+    )
+    return int(taken.scalar_one())
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Items a worker may take now: due, and not behind anything owed the same witness."""
     earlier = aliased(OutboxItem)
     is_due = or_(
         and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
@@ -58,18 +72,29 @@ async def claim_due(
         earlier.kind != OutboxKind.ALERT,
         earlier.witness_id == OutboxItem.witness_id,
         earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
-        earlier.id != OutboxItem.id,
-        or_(
-            earlier.created_at < OutboxItem.created_at,
-            and_(
-                earlier.created_at == OutboxItem.created_at,
-                earlier.position < OutboxItem.position,
-            ),
-        ),
+        earlier.position < OutboxItem.position,
     )
+    return and_(is_due, ~waits_for_earlier)
+
+
+async def busy(session: AsyncSession, *, now: datetime) -> int:
+    """How many items a worker could take now or is sending: 0 once all due work is done."""
+    query = (
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(or_(_claimable(now), OutboxItem.status == OutboxStatus.SENDING))
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def claim_due(
+    session: AsyncSession, *, limit: int, lease: timedelta, now: datetime
+) -> list[OutboxItem]:
+    """Claim up to `limit` items that are due by `now`, oldest first, in order for each
+    witness."""
     query = (
         select(OutboxItem)
-        .where(is_due, ~waits_for_earlier)
+        .where(_claimable(now))
         .order_by(OutboxItem.next_attempt_at, OutboxItem.created_at, OutboxItem.position)
         .limit(limit)
         .with_for_update(skip_locked=True, of=OutboxItem)
@@ -155,6 +180,7 @@ async def enqueue_alert(
     channel: str,
     address: str,
     text: str,
+    now: datetime,
 ) -> OutboxItem:
     """Owe a staff member an alert about a case, the address and text sealed under the staff key.
 
@@ -171,6 +197,8 @@ async def enqueue_alert(
         payload_sealed=vault.seal_staff(
             json.dumps(work), table="outbox", field="payload", row=item_id
         ),
+        created_at=now,
+        next_attempt_at=now,
     )
     session.add(item)
     return item
@@ -188,7 +216,13 @@ def open_alert(item: OutboxItem, *, vault: Vault) -> Alert | None:
 
 
 async def enqueue_forget(
-    session: AsyncSession, *, vault: Vault, channel: str, provider_id: str, at: datetime
+    session: AsyncSession,
+    *,
+    vault: Vault,
+    channel: str,
+    provider_id: str,
+    now: datetime,
+    at: datetime,
 ) -> OutboxItem:
     """Owe the provider a delete of its copy of one message, from `at` on.
 
@@ -201,6 +235,7 @@ async def enqueue_forget(
         kind=OutboxKind.FORGET,
         witness_id=None,
         channel=channel,
+        created_at=now,
         next_attempt_at=at,
         payload_sealed=vault.seal_transit(json.dumps({"provider_id": provider_id}), row=item_id),
     )

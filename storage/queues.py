@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Case, Message, utcnow
+from storage.models import Case, DataKeyRow, Message, Witness, utcnow
 from storage.states import CaseStatus, Direction, Priority
 
 
@@ -55,10 +55,26 @@ async def counts(session: AsyncSession, *, queues: list[str]) -> list[QueueCount
     return out
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A case just claimed, with its witness's row (locked, as a relay to them locks it) and
+    their data key row, or None once erased. Holding the rows keeps them in the session, so
+    the data key read again for the notice and for the detail costs no statement."""
+
+    case: Case
+    witness: Witness | None
+    data_key: DataKeyRow | None
+
+
 async def claim_next(
     session: AsyncSession, *, queue: str, languages: list[str], caseworker_id: uuid.UUID
-) -> Case | None:
-    """Give the most urgent, then oldest, waiting case in these languages to this caseworker."""
+) -> Claimed | None:
+    """Give the most urgent, then oldest, waiting case in these languages to this caseworker.
+
+    Two statements: the claim returns the whole case row, and one more loads its witness
+    and their data key into the session, where the notice to the witness and the case's
+    detail find them.
+    """
     now = utcnow()
     pick = (
         select(Case.id)
@@ -68,19 +84,33 @@ async def claim_next(
     )
     if (await session.connection()).dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    case_id = (
+    case = (
         await session.execute(
             update(Case)
             .where(Case.id == pick.scalar_subquery(), Case.status == CaseStatus.WAITING)
             .values(
                 status=CaseStatus.CLAIMED, assigned_to=caseworker_id, claimed_at=now, touched_at=now
             )
-            .returning(Case.id)
+            .returning(Case)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
     ).scalar_one_or_none()
-    if case_id is None:
+    if case is None:
         return None
-    return await session.get(Case, case_id, populate_existing=True)
+    if case.witness_id is None:
+        return Claimed(case=case, witness=None, data_key=None)
+    found = (
+        await session.execute(
+            select(Witness, DataKeyRow)
+            .outerjoin(DataKeyRow, DataKeyRow.witness_id == Witness.id)
+            .where(Witness.id == case.witness_id)
+            .with_for_update(of=Witness)
+        )
+    ).one_or_none()
+    if found is None:
+        return Claimed(case=case, witness=None, data_key=None)
+    witness, data_key = found
+    return Claimed(case=case, witness=witness, data_key=data_key)
 
 
 async def return_stale(session: AsyncSession, *, untouched_since: datetime) -> list[uuid.UUID]:

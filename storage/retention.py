@@ -9,7 +9,7 @@ from sqlalchemy import exists, select
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Case, Witness, utcnow
-from storage.states import ActorKind
+from storage.states import ActorKind, CaseStatus
 from storage.witnesses import erase_witness
 
 BATCH = 200
@@ -22,7 +22,7 @@ async def purge(
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     recent_or_open = exists().where(
         Case.witness_id == Witness.id,
-        (Case.status != "closed") | (Case.closed_at >= cutoff),
+        (Case.status != CaseStatus.CLOSED) | (Case.closed_at >= cutoff),
     )
     # Chosen and erased in one transaction, so a witness who writes meanwhile is kept.
     # A witness erased before erasure removed rows (erased_at set) is finished off too.

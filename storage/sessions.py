@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -43,13 +44,30 @@ async def open_session(
     )
 
 
-async def caseworker_for(
+@dataclass(frozen=True)
+class SignedIn:
+    """The account behind a live token: what every request needs of it, and no more."""
+
+    id: uuid.UUID
+    username: str
+    queues: str
+    languages: str
+    is_supervisor: bool
+
+
+async def signed_in(
     session: AsyncSession, *, token: str, kind: str, now: datetime, max_age: timedelta
-) -> Caseworker | None:
+) -> SignedIn | None:
     """The account behind a live token of this kind: unexpired, unrevoked, and younger than
     `max_age` however often it was kept alive."""
     query = (
-        select(Caseworker)
+        select(
+            Caseworker.id,
+            Caseworker.username,
+            Caseworker.queues,
+            Caseworker.languages,
+            Caseworker.is_supervisor,
+        )
         .join(CaseworkerSession, CaseworkerSession.caseworker_id == Caseworker.id)
         .where(
             CaseworkerSession.token_hash == token_hash(token),
@@ -60,7 +78,9 @@ async def caseworker_for(
             Caseworker.disabled_at.is_(None),
         )
     )
-    return (await session.execute(query)).scalar_one_or_none()
+    # Plain columns, not the account row: every authenticated request asks this.
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else SignedIn(*row)
 
 
 async def revoke(session: AsyncSession, *, token: str, now: datetime) -> None:

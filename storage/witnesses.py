@@ -54,6 +54,11 @@ async def lock(session: AsyncSession, *, witness_id: uuid.UUID) -> None:
     await session.execute(select(Witness.id).where(Witness.id == witness_id).with_for_update())
 
 
+async def locked(session: AsyncSession, *, witness_id: uuid.UUID) -> Witness | None:
+    """The witness, with their row lock taken."""
+    return await session.get(Witness, witness_id, with_for_update=True)
+
+
 async def create_witness(
     session: AsyncSession, *, vault: Vault, channel: str, address: str
 ) -> tuple[Witness, DataKey]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +14,10 @@ from typing import Any
 
 import uvicorn
 
-from bot.app import Services, build_services, build_web_app
+from bot.app import CHANNELS, Services, build_services, build_web_app
+from bot.channels import ChannelPlugin
+from storage import outbox
+from storage.models import utcnow
 from tests.conftest import make_settings
 
 
@@ -33,6 +36,8 @@ async def running_service(
     data_dir: Path,
     database_url: str,
     clock: Callable[[], datetime] | None = None,
+    plugins: tuple[ChannelPlugin, ...] = CHANNELS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     **settings: Any,
 ) -> AsyncIterator[LiveService]:
     """Serve the whole app (webhooks and workers) on 127.0.0.1 until the block ends.
@@ -47,7 +52,7 @@ async def running_service(
     if settings.get("public_url") is True:
         settings["public_url"] = base_url
     built = make_settings(data_dir, database_url, **settings)
-    services = build_services(built, clock=clock) if clock else build_services(built)
+    services = build_services(built, clock=clock or utcnow, sleep=sleep, plugins=plugins)
     try:
         await services.start()
         app = build_web_app(services)
@@ -86,3 +91,19 @@ async def eventually(check: Callable[[], Any], *, within: float = 20.0, what: st
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or 'background work'}")
         await asyncio.sleep(0.02)
+
+
+async def finish_outbox(live: LiveService) -> None:
+    """Let the service's own outbox finish whatever is due by the service's clock.
+
+    With a test's clock, nothing falls due by waiting: the test moves the clock, then
+    calls this, and every retry or delayed delete due by then is done when it returns.
+    """
+    services = live.services
+    services.doorbell.ring()
+
+    async def settled() -> bool:
+        async with services.db.read() as session:
+            return await outbox.busy(session, now=services.clock()) == 0
+
+    await eventually(settled, what="the outbox to finish what is due")

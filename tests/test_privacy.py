@@ -2,11 +2,13 @@
 
 Full intakes run with canary values (a phone number, a narrative, a code word); then
 every byte of the database files (main, -wal, -shm), the key file's folder, and every log
-line is searched for each canary in raw, digits-only and UTF-16 forms.
+line (as records, and as the JSON lines INTAKE_LOG_FORMAT=json writes) is searched for
+each canary in raw, digits-only and UTF-16 forms.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,14 +20,17 @@ from sqlalchemy import select, update
 
 from bot.app import Services, build_services
 from bot.desk import InboundMessage
-from bot.intake.model import Channel
+from handlers.twilio_sms import SMS_PATH
 from storage import witnesses
 from storage.models import AuditEvent, Case, Message, utcnow
 from storage.retention import purge
 from storage.witnesses import day_of
 from tests.canaries import files_under, find_canaries, log_lines, row_counts, table_rows
 from tests.conftest import make_settings
+from tests.handlers.sms_helpers import sms_service
 from tests.intake_scripts import ENGLISH_MOVE, SPANISH_SUPPORT
+from tests.json_logs import json_logs, parsed
+from tests.live import finish_outbox
 
 PHONE = "+1 (555) 013-9876"
 PHONE_DIGITS = "15550139876"
@@ -45,13 +50,13 @@ async def run_intakes(services: Services) -> None:
     english[10], english[11] = NARRATIVE, CODE_WORD
     for i, text in enumerate([*english, "more: " + NARRATIVE, "STATUS", "HELP"]):
         await services.desk.receive(
-            InboundMessage(channel=Channel.SMS, address=PHONE, text=text, provider_id=f"SM{i:032x}")
+            InboundMessage(channel="sms", address=PHONE, text=text, provider_id=f"SM{i:032x}")
         )
     spanish = list(SPANISH_SUPPORT)
     spanish[9] = NARRATIVE_ES  # the story
     for text in spanish:
         await services.desk.receive(
-            InboundMessage(channel=Channel.TELEGRAM, address=TELEGRAM_CHAT, text=text)
+            InboundMessage(channel="telegram", address=TELEGRAM_CHAT, text=text)
         )
 
 
@@ -88,6 +93,32 @@ async def test_canaries_never_reach_table_rows_or_logs(
         assert find(log_lines(caplog)) == []
     finally:
         await services.close()
+
+
+async def test_canaries_never_reach_json_logs(tmp_path: Path, database_url: str) -> None:
+    """With INTAKE_LOG_FORMAT=json, over real webhooks: every line is JSON, none a canary."""
+    english = list(ENGLISH_MOVE)
+    english[10], english[11] = NARRATIVE, CODE_WORD
+    with json_logs() as buffer:
+        async with sms_service(tmp_path, database_url) as (live, _twilio, phone):
+            phone = dataclasses.replace(phone, number="+" + PHONE_DIGITS)
+            await phone.walk(english)
+            await phone.text("more: " + NARRATIVE)
+            # A forged webhook carrying the canaries is refused, and its refusal logged.
+            forged = await phone.post(
+                SMS_PATH,
+                {"From": phone.number, "Body": NARRATIVE, "MessageSid": "SM" + "f" * 32},
+                signature="forged",
+            )
+            assert forged.status_code == 403
+            await run_intakes(live.services)
+            await finish_outbox(live)
+    lines = parsed(buffer)
+    assert len(lines) > 10
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    during_requests = [line for line in lines if "request_id" in line]
+    assert any(line["message"].startswith("refused a Twilio") for line in during_requests)
+    assert find([("json log", buffer.getvalue().encode("utf-8"))]) == []
 
 
 def test_the_search_finds_what_it_looks_for() -> None:
@@ -158,9 +189,7 @@ async def test_nothing_linkable_is_left_after_erasure_or_retention(
 
         if how == "erasure":
             for text in ("DELETE", "YES"):
-                await services.desk.receive(
-                    InboundMessage(channel=Channel.SMS, address=PHONE, text=text)
-                )
+                await services.desk.receive(InboundMessage(channel="sms", address=PHONE, text=text))
         else:
             async with services.db.write() as session:
                 await session.execute(

@@ -43,7 +43,6 @@ from bot.intake.model import (
     CaseAmended,
     CaseOpened,
     CaseStatus,
-    Channel,
     Context,
     ConversationState,
     DangerReported,
@@ -110,12 +109,6 @@ _STATUS_MESSAGES: dict[CaseStatus | None, Message] = {
     CaseStatus.CLAIMED: messages.STATUS_CLAIMED,
     CaseStatus.CLOSED: messages.STATUS_CLOSED,
     None: messages.STATUS_UNKNOWN,
-}
-_HELP: dict[Channel | None, Message] = {
-    Channel.SMS: messages.HELP_SMS,
-    Channel.TELEGRAM: messages.HELP_TELEGRAM,
-    Channel.TERMINAL: messages.HELP_TERMINAL,
-    None: messages.HELP_SMS,
 }
 
 
@@ -744,7 +737,7 @@ def _on_start(draft: _Draft, inbound: Inbound, context: Context) -> None:
 
 
 def _on_help(draft: _Draft, inbound: Inbound, context: Context) -> None:
-    draft.say(_HELP[context.channel])
+    draft.say(context.help or messages.HELP)
     if not draft.state.opted_out:
         _resume(draft, inbound, welcome=False)
 
@@ -794,8 +787,9 @@ def _on_restart(draft: _Draft, inbound: Inbound, context: Context) -> None:
 def _on_exit(draft: _Draft, inbound: Inbound, context: Context) -> None:
     """Quick exit: keep everything, send nothing more until the witness writes again."""
     draft.events.append(QuietRequested())
-    if context.channel is not Channel.TELEGRAM:
-        # On Telegram the chat itself is emptied; elsewhere, one last word on hiding it.
+    if not context.exit_empties_chat:
+        # Where the chat itself is emptied (Telegram), nothing; elsewhere, one last word
+        # on hiding it.
         draft.say(messages.QUIET)
 
 

@@ -6,19 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.states import CaseStatus as CaseStatus
 from storage.states import Language as Language
 from storage.states import Priority as Priority
 
-
-class Channel(StrEnum):
-    """How a witness reaches us; the engine words a few messages (HELP) per channel."""
-
-    SMS = "sms"
-    TELEGRAM = "telegram"
-    TERMINAL = "terminal"
+if TYPE_CHECKING:
+    from bot.intake.messages import Message
 
 
 class Press(StrEnum):
@@ -59,7 +54,10 @@ class Context:
 
     new_reference: str
     case_status: CaseStatus | None = None
-    channel: Channel | None = None
+    # HELP's words on who can see this channel (None: the SMS wording), and whether EXIT
+    # empties the witness's chat itself (then no last word is sent into it).
+    help: Message | None = None
+    exit_empties_chat: bool = False
     now: datetime | None = None
     burst_seconds: float = 0.0
     # When the open case is due an answer, and how long a new one of each priority waits

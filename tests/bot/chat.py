@@ -6,12 +6,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from bot.intake import messages
 from bot.intake.engine import advance
+from bot.intake.messages import Message
 from bot.intake.model import (
     Button,
     CaseOpened,
     CaseStatus,
-    Channel,
     Context,
     ConversationState,
     Inbound,
@@ -22,6 +23,8 @@ from bot.intake.model import (
 )
 
 REFERENCE = "ABCD-EFGH"
+# What Telegram's channel tells the engine (handlers/telegram.py declares it).
+ON_TELEGRAM: dict[str, Any] = {"help": messages.HELP_TELEGRAM, "exit_empties_chat": True}
 EventT = TypeVar("EventT")
 
 
@@ -32,7 +35,9 @@ class Chat:
     case_status: CaseStatus | None = None
     state: ConversationState | None = None
     turns: list[Turn] = field(default_factory=list)
-    channel: Channel | None = None
+    # The channel's words for HELP, and whether EXIT empties the chat (as on Telegram).
+    help: Message | None = None
+    exit_empties_chat: bool = False
     # The witness's clock; None sends every text without a time (no bursts).
     now: datetime | None = None
     burst_seconds: float = 5.0
@@ -48,7 +53,8 @@ class Chat:
             Context(
                 new_reference=self.reference,
                 case_status=self.case_status,
-                channel=self.channel,
+                help=self.help,
+                exit_empties_chat=self.exit_empties_chat,
                 now=self.now,
                 burst_seconds=self.burst_seconds,
                 case_due_at=self.case_due_at,

@@ -145,6 +145,17 @@ async def test_caseworker_commands_refuse_what_they_cannot_do(
         stdin="short\n",
     )
     assert short.returncode == 1 and "at least 12 characters" in short.stderr
+    # Longer than sign-in takes is refused too, never set to be unusable.
+    long = run_cli(
+        "caseworker",
+        "reset-password",
+        "ana",
+        "--password-stdin",
+        data_dir=data_dir,
+        database_url=database_url,
+        stdin="x" * 1025 + "\n",
+    )
+    assert long.returncode == 1 and "at most 1024 characters" in long.stderr
     # Without --password-stdin it asks on the terminal; with none, it says what to do.
     no_terminal = run_cli(
         "caseworker", "reset-password", "ana", data_dir=data_dir, database_url=database_url

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from bot.app import Services
 from bot.desk import InboundMessage, Receipt
-from bot.intake.model import Channel
 from storage import messages as message_store
 from storage import rotation, witnesses
 from storage.cases import open_answers
@@ -25,7 +24,7 @@ async def say(
     text: str,
     *,
     address: str = NUMBER,
-    channel: Channel = Channel.SMS,
+    channel: str = "sms",
     provider_id: str | None = None,
 ) -> Receipt:
     return await services.desk.receive(
@@ -123,7 +122,7 @@ async def test_a_repeated_provider_id_answers_the_same_and_stores_nothing(
     assert [r.text for r in again.replies] == [r.text for r in first.replies]
     assert await count(services, Message) == rows
     # The same id from another channel is another message.
-    other = await say(services, "hi", provider_id="SM0001", channel=Channel.TELEGRAM)
+    other = await say(services, "hi", provider_id="SM0001", channel="telegram")
     assert not other.duplicate
 
 
@@ -149,7 +148,7 @@ async def test_stop_and_start_set_the_opt_out_flag(services: Services) -> None:
 
 
 async def test_outbox_channels_owe_their_replies(services: Services) -> None:
-    receipt = await say(services, "hi", channel=Channel.TELEGRAM, address="tg:42")
+    receipt = await say(services, "hi", channel="telegram", address="tg:42")
     async with services.db.read() as session:
         owed = list((await session.execute(select(OutboxItem))).scalars())
     assert len(owed) == len(receipt.replies) > 0

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.intake.model import CaseAmended, Channel, Language, Press
-from tests.bot.chat import Chat, intake, text_of
+from bot.intake.model import CaseAmended, Language, Press
+from tests.bot.chat import ON_TELEGRAM, Chat, intake, text_of
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 NEEDS_EN = "What help do you need?"
@@ -271,7 +271,7 @@ def test_did_you_mean_buttons(chat: Chat) -> None:
 
 
 def test_help_on_telegram_speaks_of_telegram() -> None:
-    chat = Chat(channel=Channel.TELEGRAM)
+    chat = Chat(**ON_TELEGRAM)
     text = text_of(chat.send("help"))
 
     assert "Telegram" in text and "Twilio" not in text

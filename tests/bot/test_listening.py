@@ -10,13 +10,12 @@ from bot.intake.model import (
     CaseAmended,
     CaseOpened,
     CaseStatus,
-    Channel,
     DangerReported,
     Priority,
     QuietRequested,
     WitnessWrote,
 )
-from tests.bot.chat import REFERENCE, Chat, intake, text_of
+from tests.bot.chat import ON_TELEGRAM, REFERENCE, Chat, intake, text_of
 
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
 
@@ -115,7 +114,7 @@ def test_exit_keeps_the_case_and_goes_quiet(chat: Chat) -> None:
 
 
 def test_exit_on_telegram_says_nothing_the_chat_is_emptied() -> None:
-    chat = Chat(channel=Channel.TELEGRAM)
+    chat = Chat(**ON_TELEGRAM)
     sent(chat)
     turn = chat.send("salir")
 

@@ -131,6 +131,7 @@ async def test_rotation_reseals_the_outbox_and_retire_counts_it(
                 vault=services.vault,
                 channel="sms",
                 provider_id="SM" + "ab" * 16,
+                now=services.clock(),
                 at=services.clock(),
             )
             item_id = farewell.id
@@ -155,10 +156,9 @@ async def test_a_message_cannot_change_direction_or_case(tmp_path: Path, databas
     await services.start()
     try:
         from bot.desk import InboundMessage
-        from bot.intake.model import Channel
 
         await services.desk.receive(
-            InboundMessage(channel=Channel.SMS, address="+15550100001", text="hi")
+            InboundMessage(channel="sms", address="+15550100001", text="hi")
         )
         async with services.db.write() as session:
             inbound = (

@@ -143,6 +143,8 @@ class FakeTelegram(LocalServer):
         self._next_update_id = 1
         self._arrived = asyncio.Event()
         self._closing = False
+        # Long polls now waiting for an update (tests wait for one to start).
+        self.polls_waiting = 0
         self._methods = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -428,11 +430,14 @@ class FakeTelegram(LocalServer):
             if ready or remaining <= 0 or self._closing:
                 return ready[:limit]
             arrived = self._arrived
+            self.polls_waiting += 1
             try:
                 async with asyncio.timeout(remaining):
                     await arrived.wait()
             except TimeoutError:
                 return []
+            finally:
+                self.polls_waiting -= 1
 
     def _confirm(self, offset: int) -> None:
         """Forget updates the caller confirmed with `offset`, as Telegram does."""

@@ -53,6 +53,7 @@ from tests.fakes.twilio import (
     status_callback_form,
     twilio_signature,
 )
+from tests.live import eventually
 
 WITNESS = 7_000_001
 WITNESS_NUMBER = "+15558675310"
@@ -224,7 +225,7 @@ async def test_get_updates_returns_pushed_updates_and_honours_offset() -> None:
 async def test_a_waiting_long_poll_wakes_on_push() -> None:
     async with FakeTelegram(max_poll_timeout=5) as telegram, bot_for(telegram) as bot:
         poll = asyncio.create_task(bot.get_updates(timeout=5))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: telegram.polls_waiting == 1, what="the long poll")
         telegram.push_update(text_update(41, WITNESS, "help"))
         updates = await asyncio.wait_for(poll, 2)
     assert [u.update_id for u in updates] == [41]
@@ -235,7 +236,7 @@ async def test_stopping_the_fake_ends_a_pending_long_poll_at_once() -> None:
     await telegram.start()
     async with bot_for(telegram) as bot:
         poll = asyncio.create_task(bot.get_updates(timeout=30))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: telegram.polls_waiting == 1, what="the long poll")
         started = time.monotonic()
         await telegram.stop()
         assert await asyncio.wait_for(poll, 2) == []

@@ -8,6 +8,7 @@ Most tests drive the console's forms over HTTP; one drives the case page in Chro
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ __all__ = ["browser"]  # the fixture, shared with the console's own browser test
 
 CALL_ME = [*ENGLISH_MOVE[:8], "2", *ENGLISH_MOVE[9:]]  # 2: call this number
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+REFUSAL = re.compile(r'<p class="notice error" role="alert" data-refused>([^<]*)</p>')
 SATURDAY_NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 MONDAY_TEN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -55,6 +57,14 @@ def notice_of(response: httpx.Response) -> str:
     found = re.search(r"notice=([\w-]+)", response.headers["location"])
     assert found is not None, response.headers["location"]
     return found.group(1)
+
+
+def refusal_of(response: httpx.Response, status: int) -> str:
+    """What a refused console form says, once its answer has the status it should."""
+    assert response.status_code == status, response.text
+    found = REFUSAL.search(response.text)
+    assert found is not None, response.text
+    return html.unescape(found.group(1))
 
 
 async def test_supervisors_see_escalated_cases_on_every_page(
@@ -140,6 +150,7 @@ async def office_console(
         vault=services.vault,
         doorbell=services.doorbell,
         targets=settings.targets,
+        channels=services.channels,
         clock=clock,
     )
     services = dataclasses.replace(services, casework=casework)
@@ -188,7 +199,7 @@ async def test_the_number_is_shown_only_to_the_holder_who_gives_a_reason(
             assert "Show number" not in (await boss.get(f"/console/cases/{ref}")).text
 
             blank = await post_form(ana, f"/console/cases/{ref}/phone", reason="   ")
-            assert notice_of(blank) == "reason-needed"
+            assert "why you need the number" in refusal_of(blank, 422)
             assert await audit_rows(db, action="case.number_revealed", reference=ref) == 0
 
             shown = await post_form(ana, f"/console/cases/{ref}/phone", reason="to plan the move")
@@ -200,7 +211,9 @@ async def test_the_number_is_shown_only_to_the_holder_who_gives_a_reason(
             assert WITNESS not in (await ana.get(f"/console/cases/{ref}")).text
 
             overseen = await post_form(boss, f"/console/cases/{ref}/phone", reason="checking")
-            assert notice_of(overseen) == "not-callable"
+            assert refusal_of(overseen, 409) == (
+                "Only the caseworker holding the case may see the number."
+            )
             stranger = await post_form(olga, f"/console/cases/{ref}/phone", reason="checking")
             assert stranger.status_code == 404 and WITNESS not in stranger.text
             assert await audit_rows(db, action="case.number_revealed", reference=ref) == 1
@@ -224,7 +237,7 @@ async def test_duress_needs_the_box_ticked_and_priority_has_a_control(
             assert '<span class="badge triage duress">duress</span>' in page
 
             unticked = await post_form(ana, f"/console/cases/{ref}/reply", text="Are you safe?")
-            assert notice_of(unticked) == "confirm-duress"
+            assert "may be under duress" in refusal_of(unticked, 409)
             assert await audit_rows(db, action="case.replied", reference=ref) == 0
             ticked = await post_form(
                 ana,
@@ -237,7 +250,7 @@ async def test_duress_needs_the_box_ticked_and_priority_has_a_control(
             assert not [m for m in twilio.sent if m.body == "Are you safe?"]
 
             bogus = await post_form(ana, f"/console/cases/{ref}/priority", priority="lowest")
-            assert notice_of(bogus) == "unknown-priority"
+            assert refusal_of(bogus, 422) == "No such priority."
             lowered = await post_form(ana, f"/console/cases/{ref}/priority", priority="high")
             assert notice_of(lowered) == "priority-changed"
             row = await case_row(db, ref)

@@ -317,10 +317,12 @@ async def test_an_alert_is_not_held_behind_a_message_owed_to_the_witness(
         services = live.services
         async with services.db.write() as session:
             case = (await session.execute(select(Case))).scalar_one()
-            await owe_reply(session, vault=services.vault, case=case, text="Hello")
+            await owe_reply(
+                session, vault=services.vault, case=case, text="Hello", now=services.clock()
+            )
             await session.flush()
             # A reply to the witness, backing off after a provider failure: due in an hour.
-            later = utcnow() + timedelta(hours=1)
+            later = clock() + timedelta(hours=1)
             await session.execute(update(OutboxItem).values(next_attempt_at=later))
             await alert_staff(
                 session, vault=services.vault, case=case, reason="danger", now=clock()

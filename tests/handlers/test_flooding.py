@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.app import Services, build_services
 from bot.desk import InboundMessage, Receipt
 from bot.intake import messages as texts
-from bot.intake.model import Channel, Language
+from bot.intake.model import Language
 from bot.settings import Settings
 from storage import messages, outbox, witnesses
 from storage.caseworkers import add_caseworker, set_alert_contacts
@@ -76,7 +76,7 @@ async def text(
     body: str,
     *,
     address: str = WITNESS,
-    channel: Channel = Channel.SMS,
+    channel: str = "sms",
     hint: Language | None = None,
 ) -> Receipt:
     return await services.desk.receive(
@@ -201,7 +201,7 @@ async def test_another_witness_is_not_queued_behind_a_flood(
     async with desk_service(tmp_path, database_url) as (services, clock):
         await on_call_supervisor(services)
         flooder_chat, other_chat = "5550001", "5550002"
-        tg: dict[str, Any] = {"channel": Channel.TELEGRAM}
+        tg: dict[str, Any] = {"channel": "telegram"}
         done = await walk_calmly(services, clock, ENGLISH_LOCKS, address=flooder_chat, **tg)
         # Past its first 31 messages a flood owes nothing more: 150 show what 500 would.
         for _batch in range(3):
@@ -219,7 +219,9 @@ async def test_another_witness_is_not_queued_behind_a_flood(
         # Nothing was sent yet: the flood's items are older than the other witness's
         # welcome, yet one claim hands out the welcome while the flood's backlog waits.
         async with services.db.write() as session:
-            claimed = await outbox.claim_due(session, limit=32, lease=timedelta(minutes=2))
+            claimed = await outbox.claim_due(
+                session, limit=32, lease=timedelta(minutes=2), now=clock()
+            )
             by_witness = [(item.witness_id, item.kind) for item in claimed]
         assert (other, "message") in by_witness
         assert by_witness.count((flooder, "message")) == 1

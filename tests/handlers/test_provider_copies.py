@@ -4,49 +4,17 @@ does (inbound, API sends, TwiML replies) and answers deletes, 404 and 20009 like
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.intake.model import Channel
-from bot.outbox import OutboxWorker
-from handlers.twilio_client import TwilioSender
 from handlers.twilio_sms import STATUS_PATH
-from storage.models import OutboxItem, utcnow
+from storage.models import OutboxItem
 from tests.clock import ManualClock
-from tests.fakes.twilio import FakeTwilio, status_callback_form
+from tests.fakes.twilio import status_callback_form
 from tests.handlers.sms_helpers import Phone, sms_service
 from tests.intake_scripts import ENGLISH_MOVE
-from tests.live import LiveService
-
-
-def _ahead() -> ManualClock:
-    # An hour past the wall clock: what the service schedules by this clock is never due
-    # for its own outbox worker (which runs on the wall clock) during the test; the test's
-    # worker below, on this clock, hands it out when the test says the time has come.
-    return ManualClock(now=utcnow() + timedelta(hours=1))
-
-
-async def _work_outbox(live: LiveService, twilio: FakeTwilio, clock: ManualClock) -> int:
-    sender = TwilioSender(
-        account_sid=twilio.account_sid,
-        auth_token=twilio.auth_token,
-        from_number=twilio.phone_number,
-        api_base=twilio.base_url,
-        status_callback=None,
-    )
-    services = live.services
-    worker = OutboxWorker(
-        db=services.db, vault=services.vault, senders={Channel.SMS: sender}, clock=clock
-    )
-    try:
-        handled = 0
-        while done := await worker.run_once():
-            handled += done
-        return handled
-    finally:
-        await sender.close()
+from tests.live import LiveService, finish_outbox
 
 
 async def _deliver_replies(phone: Phone, sids: list[str]) -> None:
@@ -68,18 +36,18 @@ async def _owed(live: LiveService) -> int:
 
 
 async def test_each_copy_is_deleted_once_stored_or_final(tmp_path: Path, database_url: str) -> None:
-    clock = _ahead()
+    clock = ManualClock()
     async with sms_service(tmp_path, database_url, clock=clock) as (live, twilio, phone):
         await phone.walk(ENGLISH_MOVE)
         inbound = list(phone.sids)
         assert set(inbound) <= set(twilio.records)
 
         # Before its minute is up Twilio would refuse: nothing is asked of it yet.
-        assert await _work_outbox(live, twilio, clock) == 0
+        await finish_outbox(live)
         assert twilio.deleted == []
 
         clock.advance(61)
-        await _work_outbox(live, twilio, clock)
+        await finish_outbox(live)
         assert set(inbound) <= set(twilio.deleted)
 
         # The TwiML replies' records are deleted once Twilio reports them final.
@@ -87,7 +55,7 @@ async def test_each_copy_is_deleted_once_stored_or_final(tmp_path: Path, databas
         twilio.in_flight.add(replies[0])
         await _deliver_replies(phone, replies)
         clock.advance(61)
-        await _work_outbox(live, twilio, clock)
+        await finish_outbox(live)
         assert set(replies[1:]) <= set(twilio.deleted)
         assert replies[0] not in twilio.deleted
         refused = [r for r in twilio.requests if r.method == "DELETE" and r.status == 409]
@@ -96,7 +64,7 @@ async def test_each_copy_is_deleted_once_stored_or_final(tmp_path: Path, databas
         # 20009 is retried like a send, after Twilio's minute.
         twilio.in_flight.clear()
         clock.advance(120)
-        await _work_outbox(live, twilio, clock)
+        await finish_outbox(live)
         assert replies[0] in twilio.deleted
         assert twilio.kept_for(phone.number) == []
         # Done work leaves no row behind (its time could be matched to the carrier's).
@@ -104,7 +72,7 @@ async def test_each_copy_is_deleted_once_stored_or_final(tmp_path: Path, databas
 
 
 async def test_an_erasure_deletes_every_copy_left(tmp_path: Path, database_url: str) -> None:
-    clock = _ahead()
+    clock = ManualClock()
     async with sms_service(tmp_path, database_url, clock=clock) as (live, twilio, phone):
         await phone.walk(ENGLISH_MOVE)
         await phone.text("DELETE")
@@ -115,19 +83,19 @@ async def test_an_erasure_deletes_every_copy_left(tmp_path: Path, database_url: 
         twilio.in_flight.add(phone.reply_sids[-1])
 
         clock.advance(61)
-        await _work_outbox(live, twilio, clock)
+        await finish_outbox(live)
         assert twilio.kept_for(phone.number) == [phone.reply_sids[-1]]
         assert await _owed(live) == 1  # the erasure's work, naming no one
 
         twilio.in_flight.clear()
         clock.advance(300)
-        await _work_outbox(live, twilio, clock)
+        await finish_outbox(live)
         assert twilio.kept_for(phone.number) == []
         assert await _owed(live) == 0
 
 
 async def test_the_setting_keeps_twilio_copies(tmp_path: Path, database_url: str) -> None:
-    clock = _ahead()
+    clock = ManualClock()
     async with sms_service(tmp_path, database_url, clock=clock, twilio_delete=False) as (
         live,
         twilio,
@@ -138,6 +106,6 @@ async def test_the_setting_keeps_twilio_copies(tmp_path: Path, database_url: str
         await phone.text("DELETE")
         await phone.text("YES")
         clock.advance(3600)
-        await _work_outbox(live, twilio, clock)
+        await finish_outbox(live)
         assert twilio.deleted == []
         assert not [r for r in twilio.requests if r.method == "DELETE"]

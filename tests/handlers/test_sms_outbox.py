@@ -16,16 +16,17 @@ from sqlalchemy import select
 
 from bot.app import build_services
 from bot.desk import InboundMessage
-from bot.intake.model import Channel
-from bot.outbox import OutboxWorker
-from bot.relay import WitnessUnreachable, relay_to_witness
+from bot.outbox import BACKOFF_BASE, OutboxWorker
+from bot.relay import WitnessUnreachable
 from handlers.twilio_client import TwilioSender
 from storage.models import Case, Message, OutboxItem, Witness
+from tests.clock import ManualClock
 from tests.conftest import make_settings
-from tests.fakes.twilio import FakeTwilio
+from tests.fakes.twilio import FakeTwilio, TwilioRequest
+from tests.handlers.api_helpers import reply_from_caseworker
 from tests.handlers.sms_helpers import WITNESS, Phone, sms_service
 from tests.intake_scripts import ENGLISH_LOCKS
-from tests.live import LiveService, eventually, running_service
+from tests.live import LiveService, eventually, finish_outbox, running_service
 
 
 async def open_case(phone: Phone) -> uuid.UUID:
@@ -35,12 +36,7 @@ async def open_case(phone: Phone) -> uuid.UUID:
 
 
 async def relay(live: LiveService, case_id: uuid.UUID, text: str) -> uuid.UUID:
-    services = live.services
-    message_id = await relay_to_witness(
-        services.db, vault=services.vault, case_id=case_id, text=text
-    )
-    services.doorbell.ring()
-    return message_id
+    return await reply_from_caseworker(live.services, case_id, text)
 
 
 async def delivery(live: LiveService, message_id: uuid.UUID) -> str | None:
@@ -84,28 +80,50 @@ async def test_a_relayed_message_is_sent_and_tracked(tmp_path: Path, database_ur
         assert await phone.status(sms.sid, "delivered") == 204
 
 
+def sends(twilio: FakeTwilio) -> list[TwilioRequest]:
+    """The requests that send a message (deletes of Twilio's copies fall due as time moves)."""
+    return [r for r in twilio.requests if r.method == "POST"]
+
+
 async def test_500_then_success_delivers_exactly_once(tmp_path: Path, database_url: str) -> None:
-    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+    clock = ManualClock()
+    async with sms_service(tmp_path, database_url, clock=clock) as (live, twilio, phone):
         case_id = await open_case(phone)
         twilio.fail_next(500)
         message_id = await relay(live, case_id, "first try fails")
-        await eventually(lambda: twilio.sent, within=30)
-        await eventually(lambda: settled(live, message_id))
+        await finish_outbox(live)
+        # The retry waits for its backoff (about two seconds), by the service's clock.
+        assert twilio.sent == [] and await outbox_state(live) == [("pending", 1, "twilio 500")]
+
+        clock.advance(BACKOFF_BASE * 1.2)
+        await finish_outbox(live)
         assert len(twilio.sent) == 1
         assert len([r for r in twilio.requests if r.status >= 500]) == 1
         assert await outbox_state(live) == [("sent", 2, None)]
+        assert await settled(live, message_id) == "sent"
 
 
 async def test_429_is_retried_after_retry_after(tmp_path: Path, database_url: str) -> None:
-    async with sms_service(tmp_path, database_url) as (live, twilio, phone):
+    clock = ManualClock()
+    async with sms_service(tmp_path, database_url, clock=clock) as (live, twilio, phone):
         case_id = await open_case(phone)
-        twilio.fail_next(429, retry_after=1)
-        twilio.fail_next(429, retry_after=1)
+        twilio.fail_next(429, retry_after=30)
+        twilio.fail_next(429, retry_after=30)
         message_id = await relay(live, case_id, "busy twice")
-        await eventually(lambda: twilio.sent, within=30)
-        await eventually(lambda: settled(live, message_id))
-        assert len(twilio.sent) == 1
-        assert len(twilio.requests) == 3
+        await finish_outbox(live)
+        assert len(sends(twilio)) == 1
+
+        # Well past the backoff, still short of Twilio's Retry-After: nothing is asked.
+        clock.advance(29)
+        await finish_outbox(live)
+        assert len(sends(twilio)) == 1
+
+        clock.advance(1)
+        await finish_outbox(live)
+        assert len(sends(twilio)) == 2 and twilio.sent == []
+        clock.advance(30)
+        await finish_outbox(live)
+        assert len(twilio.sent) == 1 and len(sends(twilio)) == 3
         assert await delivery(live, message_id) == "sent"
 
 
@@ -159,15 +177,10 @@ async def test_owed_messages_survive_a_restart(tmp_path: Path, database_url: str
         offline = build_services(make_settings(data_dir, database_url, **twilio_settings))
         await offline.start()
         for text in ENGLISH_LOCKS:
-            await offline.desk.receive(
-                InboundMessage(channel=Channel.SMS, address=WITNESS, text=text)
-            )
+            await offline.desk.receive(InboundMessage(channel="sms", address=WITNESS, text=text))
         async with offline.db.read() as session:
             case_id = (await session.execute(select(Case.id))).scalar_one()
-        owed = [
-            await relay_to_witness(offline.db, vault=offline.vault, case_id=case_id, text=f"n{i}")
-            for i in range(3)
-        ]
+        owed = [await reply_from_caseworker(offline, case_id, f"n{i}") for i in range(3)]
         await offline.close()
         assert twilio.sent == []
 
@@ -191,7 +204,7 @@ async def test_owed_messages_survive_a_restart(tmp_path: Path, database_url: str
             status_callback=None,
         )
         try:
-            worker = OutboxWorker(db=again.db, vault=again.vault, senders={Channel.SMS: sender})
+            worker = OutboxWorker(db=again.db, vault=again.vault, senders={"sms": sender})
             assert await worker.run_once() == 0
         finally:
             await sender.close()

@@ -22,11 +22,12 @@ from sqlalchemy import select, text
 
 from bot.intake import messages
 from bot.intake.model import Language, Option
-from bot.outbox import Outgoing, RetryLater, Undeliverable
+from bot.outbox import BACKOFF_BASE, Outgoing, RetryLater, Undeliverable
 from handlers.telegram_sender import TelegramSender, keyboard
 from storage.models import Case, DataKeyRow, Message, OutboxItem, Witness
 from tests.canaries import files_under, find_canaries, log_lines, row_counts, table_rows
 from tests.cli_runner import run_cli
+from tests.clock import ManualClock
 from tests.fakes.telegram import (
     FakeTelegram,
     callback_update,
@@ -47,7 +48,7 @@ from tests.handlers.telegram_helpers import (
     telegram_service,
 )
 from tests.intake_scripts import ENGLISH_MOVE, REFERENCE, SPANISH_SUPPORT
-from tests.live import LiveService, eventually
+from tests.live import LiveService, eventually, finish_outbox
 
 ERASED_EN = messages.ERASED[0].in_language(Language.EN)
 MEDIA_NOTICE_EN = messages.MEDIA_NOT_KEPT[0].in_language(Language.EN)
@@ -313,9 +314,17 @@ async def test_a_message_that_cannot_be_stored_gets_500_until_it_is(
 async def test_a_server_error_is_retried_and_delivered_once(
     tmp_path: Path, database_url: str
 ) -> None:
-    async with telegram_service(tmp_path, database_url) as (live, fake, user):
+    clock = ManualClock()
+    async with telegram_service(tmp_path, database_url, clock=clock) as (live, fake, user):
         fake.fail_next("sendMessage", status=500)
-        await user.say("hi")
+        update = text_update(next_update_id(), WITNESS_CHAT, "hi", message_id=1)
+        assert (await user.post(update)).status_code == 200
+        await finish_outbox(live)
+        # The first text waits out its backoff; nothing is sent ahead of it.
+        assert [call.status for call in fake.calls_to("sendMessage")] == [500]
+
+        clock.advance(BACKOFF_BASE * 1.2)
+        await finish_outbox(live)
         calls = fake.calls_to("sendMessage")
         # The welcome (three texts) and the language question, each sent once.
         assert [call.status for call in calls] == [500, 200, 200, 200, 200]
@@ -328,14 +337,19 @@ async def test_a_server_error_is_retried_and_delivered_once(
 async def test_a_rate_limit_is_honoured_then_delivered_once(
     tmp_path: Path, database_url: str
 ) -> None:
-    async with telegram_service(tmp_path, database_url) as (live, fake, user):
-        fake.fail_next("sendMessage", status=429, retry_after=1)
-        started = time.monotonic()
+    clock = ManualClock()
+    async with telegram_service(tmp_path, database_url, clock=clock) as (live, fake, user):
+        fake.fail_next("sendMessage", status=429, retry_after=30)
         update = text_update(next_update_id(), WITNESS_CHAT, "hi", message_id=1)
         assert (await user.post(update)).status_code == 200
-        await eventually(lambda: fake.sent_messages(WITNESS_CHAT), what="the first reply")
-        assert time.monotonic() - started >= 1.0
-        await eventually(lambda: outbox_settled(live), what="the replies")
+        await finish_outbox(live)
+        # Past any backoff but short of Telegram's retry_after: nothing more is asked.
+        clock.advance(29)
+        await finish_outbox(live)
+        assert [call.status for call in fake.calls_to("sendMessage")] == [429]
+
+        clock.advance(1)
+        await finish_outbox(live)
         calls = fake.calls_to("sendMessage")
         assert [call.status for call in calls] == [429, 200, 200, 200, 200]
         assert calls[0].params["text"] == calls[1].params["text"]

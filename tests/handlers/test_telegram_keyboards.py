@@ -318,7 +318,7 @@ class Desk:
                 delivery="queued",
                 options=encode_options(options, prompt) if prompt else options_v1(options),
             )
-            await messages.enqueue(session, message=message, channel="telegram")
+            await messages.enqueue(session, message=message, channel="telegram", now=utcnow())
         return message.id
 
     async def settle(self, current: Prompt | None, witness_id: uuid.UUID | None = None) -> None:
@@ -326,7 +326,12 @@ class Desk:
         async with self.db.write() as session:
             key = await witnesses.data_key_for(session, vault=self.vault, witness_id=witness_id)
             await settle(
-                session, key=key, witness_id=witness_id, channel="telegram", current=current
+                session,
+                key=key,
+                witness_id=witness_id,
+                channel="telegram",
+                current=current,
+                now=utcnow(),
             )
 
     async def deliver(self) -> int:
@@ -518,9 +523,7 @@ async def move_keyboard_items_first(db: Database) -> None:
     """Order the keyboard items before every message item, as no desk writes them."""
     async with db.write() as session:
         await session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.kind == "keyboard")
-            .values(created_at=utcnow() - timedelta(minutes=1))
+            update(OutboxItem).where(OutboxItem.kind == "keyboard").values(position=0)
         )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from handlers.telegram_polling import SET_ASIDE_AFTER
 from storage.caseworkers import add_caseworker, set_alert_contacts
 from tests.canaries import find_canaries, log_lines
+from tests.clock import NoWait
 from tests.fakes.telegram import FakeTelegram, text_update
 from tests.handlers.api_helpers import PASSWORD
 from tests.handlers.telegram_helpers import WITNESS_CHAT, next_update_id, telegram_service
@@ -73,7 +74,12 @@ async def test_a_poison_update_is_set_aside_and_later_ones_are_answered(
 async def test_a_database_outage_never_sets_an_update_aside(
     tmp_path: Path, database_url: str
 ) -> None:
-    async with telegram_service(tmp_path, database_url, public_url=False) as (live, fake, _user):
+    waits = NoWait()
+    async with telegram_service(tmp_path, database_url, public_url=False, sleep=waits) as (
+        live,
+        fake,
+        _user,
+    ):
         await on_call_supervisor(live)
         await eventually(lambda: fake.calls_to("getUpdates"), what="polling to start")
         # Every write fails while the table is away: the service's trouble, not the update's.
@@ -82,10 +88,11 @@ async def test_a_database_outage_never_sets_an_update_aside(
             update_id = fake.push_update(text_update(next_update_id(), WITNESS_CHAT, "hi"))
             await eventually(
                 lambda: handed_out(fake, update_id) > SET_ASIDE_AFTER,
-                within=60,
                 what="the update to be fetched past the set-aside count",
             )
             assert [u["update_id"] for u in fake.pending_updates] == [update_id]
+            # Each fetch during the outage waited a doubling backoff first.
+            assert waits.asked[:3] == [1.0, 2.0, 4.0]
         finally:
             await _rename(live, "messages_away", "messages")
         await eventually(lambda: fake.sent_messages(WITNESS_CHAT), what="the witness answered")

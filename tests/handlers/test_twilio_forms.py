@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.relay import relay_to_witness
 from handlers.twilio_sms import SMS_PATH, STATUS_PATH
 from storage.models import Case, Message
 from tests.canaries import row_counts
 from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, inbound_sms_form, new_sid
+from tests.handlers.api_helpers import reply_from_caseworker
 from tests.handlers.sms_helpers import WITNESS, sms_service
 from tests.intake_scripts import ENGLISH_LOCKS
 from tests.live import LiveService, eventually
@@ -102,10 +102,7 @@ async def test_status_callbacks_are_held_to_the_same_shapes(
         await phone.walk(ENGLISH_LOCKS)
         async with live.services.db.read() as session:
             case_id: uuid.UUID = (await session.execute(select(Case.id))).scalar_one()
-        message_id = await relay_to_witness(
-            live.services.db, vault=live.services.vault, case_id=case_id, text="Hello"
-        )
-        live.services.doorbell.ring()
+        message_id = await reply_from_caseworker(live.services, case_id, "Hello")
         await eventually(lambda: _delivery(live, message_id), what="the send to be recorded")
         sid = twilio.sent[-1].sid
         good = twilio.status_callback_form(sid, "delivered")

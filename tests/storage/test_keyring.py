@@ -83,3 +83,17 @@ def test_malformed_key_file_is_reported(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(MasterKeyError):
         KeySource(env_value=None, key_file=path, create_missing=True)
+
+
+def test_a_key_file_gone_from_under_the_service_is_never_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "master.keys"
+    server = KeySource(env_value=None, key_file=path, create_missing=True)
+    before = server.keyring.keys
+    path.unlink()
+
+    # The keys already read stay in use; no new key is made to take the file's place.
+    assert server.refresh().keys == before
+    assert not path.exists()
+    with pytest.raises(MasterKeyError, match="restore"):
+        server.add_version()
+    assert not path.exists()
