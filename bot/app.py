@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import BaseRoute
 
 from bot import alerts
 from bot.accounts import Accounts
 from bot.casework import Casework
 from bot.channels import ChannelPlugin, Channels, Wiring
 from bot.desk import IntakeDesk
+from bot.metrics import Metrics
 from bot.outbox import Doorbell, OutboxWorker
 from bot.readiness import Heartbeat, Readiness
 from bot.roster import Roster
@@ -23,6 +25,7 @@ from bot.settings import Settings
 from bot.workers import ClaimTimeoutWorker, EscalationWorker, RetentionWorker
 from handlers import api, telegram, terminal, twilio_sms
 from handlers.console import Console, ConsoleSettings
+from handlers.metrics import metrics_routes
 from handlers.web import create_app
 from storage import keychecks, rotation
 from storage.crypto import Vault
@@ -52,6 +55,8 @@ class Services:
     doorbell: Doorbell = field(default_factory=Doorbell)
     # When the outbox worker last finished a pass (for /readyz).
     outbox_heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    # The operators' series, served at /metrics.
+    metrics: Metrics = field(default_factory=Metrics)
     # The time response targets and escalation read (tests pass their own).
     clock: Callable[[], datetime] = utcnow
     # How workers wait out a backoff (tests pass one that returns at once).
@@ -89,9 +94,11 @@ def build_services(
         key_file=settings.key_file,
     )
     vault = Vault(keys)
-    db = Database(settings.resolved_database_url)
-    doorbell = Doorbell()
     channels = Channels(plugin.describe(settings) for plugin in plugins)
+    metrics = Metrics(channels=channels)
+    outbox_heartbeat = metrics.heartbeat(OutboxWorker.name)
+    db = Database(settings.resolved_database_url, on_commit=metrics.committed)
+    doorbell = Doorbell()
     return Services(
         settings=settings,
         db=db,
@@ -117,6 +124,7 @@ def build_services(
             targets=settings.targets,
             channels=channels,
             clock=clock,
+            on_claimed=metrics.claimed,
         ),
         accounts=Accounts(
             db=db,
@@ -129,6 +137,8 @@ def build_services(
         channels=channels,
         plugins=plugins,
         doorbell=doorbell,
+        outbox_heartbeat=outbox_heartbeat,
+        metrics=metrics,
         clock=clock,
         sleep=sleep,
     )
@@ -163,6 +173,21 @@ def _supervisors_alert(services: Services) -> Callable[[str], Awaitable[int]]:
     return alert
 
 
+def _metrics_routes(services: Services) -> Sequence[BaseRoute]:
+    """GET /metrics, reading the database's gauges afresh at each scrape."""
+
+    async def exposition() -> bytes:
+        await services.metrics.refresh(services.db, now=services.clock())
+        return services.metrics.exposition()
+
+    token = services.settings.metrics_token
+    return metrics_routes(
+        exposition=exposition,
+        token=token.get_secret_value() if token else None,
+        trusted_proxies=services.settings.trusted_networks,
+    )
+
+
 def build_web_app(services: Services) -> FastAPI:
     """The web app with every channel whose settings are present, and the workers."""
     for line in channel_report(services):
@@ -175,6 +200,7 @@ def build_web_app(services: Services) -> FastAPI:
         clock=services.clock,
         alert_supervisors=_supervisors_alert(services),
         sleep=services.sleep,
+        metrics=services.metrics,
     )
     plugged = {
         plugin.name: part
@@ -190,15 +216,20 @@ def build_web_app(services: Services) -> FastAPI:
         doorbell=services.doorbell,
         clock=services.clock,
         heartbeat=services.outbox_heartbeat,
+        metrics=services.metrics,
     )
     retention = RetentionWorker(
         db=services.db,
         vault=services.vault,
         retention_days=services.settings.retention_days,
         clock=services.clock,
+        heartbeat=services.metrics.heartbeat(RetentionWorker.name),
     )
     claims = ClaimTimeoutWorker(
-        casework=services.casework, timeout_minutes=services.settings.claim_timeout_minutes
+        casework=services.casework,
+        timeout_minutes=services.settings.claim_timeout_minutes,
+        clock=services.clock,
+        heartbeat=services.metrics.heartbeat(ClaimTimeoutWorker.name),
     )
     escalation = EscalationWorker(
         db=services.db,
@@ -207,6 +238,8 @@ def build_web_app(services: Services) -> FastAPI:
         repeat_minutes=services.settings.alert_repeat_minutes,
         clock=services.clock,
         on_owed=services.doorbell.ring,
+        heartbeat=services.metrics.heartbeat(EscalationWorker.name),
+        on_escalated=services.metrics.escalated,
     )
 
     def caseworker_api(app: FastAPI) -> None:
@@ -233,7 +266,11 @@ def build_web_app(services: Services) -> FastAPI:
     return create_app(
         db=services.db,
         workers=[outbox, retention, claims, escalation, *(w for p in parts for w in p.workers)],
-        routes=[*(route for p in parts for route in p.routes), *console.routes()],
+        routes=[
+            *(route for p in parts for route in p.routes),
+            *console.routes(),
+            *_metrics_routes(services),
+        ],
         on_shutdown=[close for p in parts for close in p.closers],
         extend=[caseworker_api],
         api_docs=settings.api_docs,

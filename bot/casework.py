@@ -213,10 +213,13 @@ class Casework:
         channels: Channels,
         targets: ResponseTargets | None = None,
         clock: Callable[[], datetime] = utcnow,
+        on_claimed: Callable[[str], None] = lambda _queue: None,
     ) -> None:
         self._db = db
         self._vault = vault
         self._doorbell = doorbell
+        # Told the queue of every case claimed (for the operators' counts).
+        self._on_claimed = on_claimed
         # Which channels reach a witness at a phone number a caseworker may call.
         self._channels = channels
         # Without configured targets: the default minutes, around the clock.
@@ -323,6 +326,7 @@ class Casework:
             )
         if tell:
             self._doorbell.ring()
+        self._on_claimed(case.queue)
         log.info("case %s claimed by %s", case.reference, actor.username)
         return view
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.intake.messages import Message
+from bot.metrics import Metrics
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -95,6 +96,8 @@ class Wiring:
     alert_supervisors: Callable[[str], Awaitable[int]]
     # How a channel's workers wait out a backoff (tests pass one that returns at once).
     sleep: Callable[[float], Awaitable[None]]
+    # The operators' counts: webhook outcomes and latency, workers' heartbeats.
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.intake.model import Option, Prompt
+from bot.metrics import Metrics
 from bot.readiness import Heartbeat
 from storage import messages, outbox, witnesses
 from storage.crypto import DataKey, DecryptionFailed, KeyUnavailable, Vault
@@ -207,7 +208,10 @@ class OutboxWorker:
         idle_seconds: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
         heartbeat: Heartbeat | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        # Sends, retries and failures are counted by channel and reason category.
+        self._metrics = metrics or Metrics()
         # The time items fall due by: the wall clock in service (rows are stamped with it).
         self._clock = clock
         # Beaten after every finished pass, for the readiness check.
@@ -276,6 +280,7 @@ class OutboxWorker:
             await self._retry(item_id, attempts, RetryLater(type(exc).__name__))
         else:
             await self._record_sent(item_id, message_id, channel, sent)
+            self._metrics.sent(channel)
 
     async def _load(self, item_id: uuid.UUID) -> tuple[uuid.UUID, Outgoing] | str:
         """The decrypted message an item owes, or why it can no longer be sent."""
@@ -346,17 +351,21 @@ class OutboxWorker:
             too_old = now - item.created_at > GIVE_UP_AFTER
             if attempts >= MAX_ATTEMPTS or too_old:
                 await outbox.mark_failed(session, item_id=item_id, error=f"gave up: {exc.reason}")
+                self._metrics.failed(item.channel, exc.reason)
                 log.warning("outbox item %s failed after %d attempts", item_id, attempts)
                 return
             delay = max(exc.after or 0.0, backoff(attempts))
             at = now + timedelta(seconds=delay)
             await outbox.mark_retry(session, item_id=item_id, at=at, error=exc.reason)
+            self._metrics.retried(item.channel, exc.reason)
         log.info("outbox item %s: %s; retry in %.1fs", item_id, exc.reason, delay)
 
     async def _fail(self, item_id: uuid.UUID, reason: str, *, opted_out: bool = False) -> None:
         async with self._db.write() as session:
             item = await session.get(OutboxItem, item_id)
             await outbox.mark_failed(session, item_id=item_id, error=reason)
+            if item is not None:
+                self._metrics.failed(item.channel, reason, opted_out=opted_out)
             if opted_out and item is not None and item.witness_id is not None:
                 await outbox.opt_out(session, witness_id=item.witness_id)
         log.info("outbox item %s failed: %s", item_id, reason)
@@ -452,6 +461,7 @@ class OutboxWorker:
             return
         async with self._db.write() as session:
             await outbox.mark_sent(session, item_id=item_id)
+        self._metrics.sent(channel)
         log.info("outbox item %s: alert sent", item_id)
 
     async def _transit(self, item_id: uuid.UUID) -> dict[str, Any] | None:

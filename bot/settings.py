@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias=_env("INTAKE_LOG_FORMAT")
     )
+    # The bearer token /metrics asks for; unset, only loopback clients may read it.
+    metrics_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("INTAKE_METRICS_TOKEN")
+    )
     # The browsable API docs (/docs, /redoc); /openapi.json is always served.
     api_docs: bool = Field(default=False, validation_alias=_env("INTAKE_API_DOCS"))
     twilio_account_sid: str | None = Field(
@@ -156,6 +160,7 @@ class Settings(BaseSettings):
         "twilio_phone_number",
         "telegram_bot_token",
         "telegram_webhook_secret",
+        "metrics_token",
         mode="before",
     )
     @classmethod

@@ -10,9 +10,11 @@ from typing import Protocol
 
 from bot.alerts import EscalationPass, escalate
 from bot.casework import Casework
+from bot.readiness import Heartbeat
 from bot.targets import ResponseTargets
 from storage.crypto import Vault
 from storage.db import Database
+from storage.models import utcnow
 from storage.retention import purge
 
 log = logging.getLogger(__name__)
@@ -37,12 +39,14 @@ class RetentionWorker:
         retention_days: int,
         clock: Callable[[], datetime],
         interval: float = 3600.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self._db = db
         self._vault = vault
         self._days = retention_days
         self._clock = clock
         self._interval = interval
+        self._heartbeat = heartbeat or Heartbeat()
 
     async def run(self) -> None:
         while True:
@@ -58,6 +62,7 @@ class RetentionWorker:
         erased = await purge(
             self._db, vault=self._vault, retention_days=self._days, now=self._clock()
         )
+        self._heartbeat.beat(self._clock())
         if erased:
             log.info("retention: %d witnesses expired and erased", erased)
         return erased
@@ -68,10 +73,20 @@ class ClaimTimeoutWorker:
 
     name = "claim-timeout"
 
-    def __init__(self, *, casework: Casework, timeout_minutes: float, interval: float = 60.0):
+    def __init__(
+        self,
+        *,
+        casework: Casework,
+        timeout_minutes: float,
+        interval: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+        heartbeat: Heartbeat | None = None,
+    ):
         self._casework = casework
         self._timeout = timedelta(minutes=timeout_minutes)
         self._interval = interval
+        self._clock = clock
+        self._heartbeat = heartbeat or Heartbeat()
 
     async def run(self) -> None:
         while True:
@@ -79,6 +94,7 @@ class ClaimTimeoutWorker:
                 returned = await self._casework.return_stale(timeout=self._timeout)
                 if returned:
                     log.info("claim timeout: %d cases returned to their queues", returned)
+                self._heartbeat.beat(self._clock())
             except Exception as exc:
                 log.error("claim timeout pass failed (%s)", type(exc).__name__)
             await asyncio.sleep(self._interval)
@@ -102,6 +118,8 @@ class EscalationWorker:
         clock: Callable[[], datetime],
         on_owed: Callable[[], None] = lambda: None,
         interval: float = 30.0,
+        heartbeat: Heartbeat | None = None,
+        on_escalated: Callable[[int], None] = lambda _cases: None,
     ) -> None:
         self._db = db
         self._vault = vault
@@ -110,6 +128,8 @@ class EscalationWorker:
         self._clock = clock
         self._on_owed = on_owed
         self._interval = interval
+        self._heartbeat = heartbeat or Heartbeat()
+        self._on_escalated = on_escalated
 
     async def run(self) -> None:
         while True:
@@ -127,6 +147,9 @@ class EscalationWorker:
             )
         if done.owed:
             self._on_owed()
+        if done.escalated:
+            self._on_escalated(done.escalated)
+        self._heartbeat.beat(now)
         if done.escalated or done.alerted:
             log.info(
                 "escalation: %d cases escalated, %d alerted (%d alerts owed)",

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -34,7 +35,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels import ChannelPlugin, ChannelTraits, Plugged, Wiring
+from bot.desk import Receipt
 from bot.intake import messages
+from bot.metrics import ACCEPTED, DUPLICATE, ERROR, REFUSED, Metrics
 from handlers.forms import plain_text
 from handlers.telegram_polling import LongPolling
 from handlers.telegram_sender import TelegramSender
@@ -75,7 +78,9 @@ class TelegramChannel:
         use_webhook: bool,
         on_set_aside: Callable[[str], Awaitable[object]] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         # Neither the Bot nor its session touches the event loop until the first call.
@@ -104,6 +109,7 @@ class TelegramChannel:
                 allowed_updates=ALLOWED_UPDATES,
                 on_set_aside=self._on_set_aside,
                 sleep=self._sleep,
+                heartbeat=self._metrics.heartbeat(LongPolling.name),
             )
         ]
 
@@ -117,33 +123,47 @@ class TelegramChannel:
         )
 
     async def webhook(self, request: Request) -> Response:
+        started = time.perf_counter()
+        outcome = ERROR
+        try:
+            response, outcome = await self._webhook(request)
+        finally:
+            seconds = time.perf_counter() - started
+            self._metrics.webhook(TELEGRAM, outcome=outcome, seconds=seconds)
+        return response
+
+    async def _webhook(self, request: Request) -> tuple[Response, str]:
+        """The answer to one delivery, and how it ended (accepted, duplicate, refused)."""
         if not self._secret:
             log.warning("refused a Telegram webhook: TELEGRAM_WEBHOOK_SECRET is not set")
-            return plain_text(403, "webhook disabled")
+            return plain_text(403, "webhook disabled"), REFUSED
         if not _secret_matches(request.headers.get(SECRET_HEADER), self._secret):
             log.warning("refused a Telegram webhook with a missing or wrong secret")
-            return plain_text(401, "bad secret")
+            return plain_text(401, "bad secret"), REFUSED
         try:
             update = _parse(await request.body(), bot=self._bot)
         except BadUpdate as exc:
-            return plain_text(400, str(exc))
+            return plain_text(400, str(exc)), REFUSED
         try:
-            await self.handle(update)
+            outcome = await self.handle(update)
         except NotStored as exc:
             log.error(
                 "telegram update %d not stored (%s); Telegram will retry", update.update_id, exc
             )
-            return plain_text(500, "not stored")
-        return Response(status_code=200)
+            return plain_text(500, "not stored"), ERROR
+        return Response(status_code=200), outcome
 
-    async def handle(self, update: Update) -> None:
-        """Run one update through the routers; raises NotStored only if it must come again."""
+    async def handle(self, update: Update) -> str:
+        """Run one update through the routers: duplicate if it was seen before, else accepted.
+
+        Raises NotStored only if it must come again.
+        """
         kind = _kind(update)
         if kind not in ALLOWED_UPDATES:
             log.debug("telegram update %d ignored (%s)", update.update_id, kind or "unknown")
-            return
+            return ACCEPTED
         try:
-            await self._dispatcher.feed_update(self._bot, update)
+            answered = await self._dispatcher.feed_update(self._bot, update)
         except NotStored:
             raise
         except Exception as exc:
@@ -151,6 +171,8 @@ class TelegramChannel:
             log.error(
                 "telegram update %d: handling failed (%s)", update.update_id, type(exc).__name__
             )
+            return ERROR
+        return DUPLICATE if isinstance(answered, Receipt) and answered.duplicate else ACCEPTED
 
 
 def _secret_matches(given: str | None, secret: str) -> bool:
@@ -219,6 +241,7 @@ def plug(wiring: Wiring) -> Plugged | None:
         use_webhook=bool(settings.public_url and secret),
         on_set_aside=wiring.alert_supervisors,
         sleep=wiring.sleep,
+        metrics=wiring.metrics,
     )
     return Plugged(
         sender=channel.sender,

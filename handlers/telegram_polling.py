@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError, TelegramConflictError, TelegramUnauthorizedError
@@ -24,7 +25,9 @@ from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot.outbox import backoff
+from bot.readiness import Heartbeat
 from handlers.telegram_updates import NotStored
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +55,17 @@ class LongPolling:
         self,
         *,
         bot: Bot,
-        handle: Callable[[Update], Awaitable[None]],
+        handle: Callable[[Update], Awaitable[object]],
         allowed_updates: Sequence[str],
         poll_seconds: int = POLL_SECONDS,
         on_set_aside: Callable[[str], Awaitable[object]] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        heartbeat: Heartbeat | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        # Beaten after every fetched batch handled in full.
+        self._heartbeat = heartbeat or Heartbeat()
+        self._clock = clock
         self._bot = bot
         self._handle = handle
         self._allowed = list(allowed_updates)
@@ -104,6 +112,7 @@ class LongPolling:
                 await self._sleep(delay)
             else:
                 failures = 0
+                self._heartbeat.beat(self._clock())
 
     async def _given_up(self, update: Update, exc: NotStored) -> bool:
         """Count a failure of this update on its own; True once it is set aside."""

@@ -25,7 +25,7 @@ from bot.desk import InboundMessage
 from bot.intake.model import Button, Language, Press
 
 if TYPE_CHECKING:
-    from bot.desk import IntakeDesk
+    from bot.desk import IntakeDesk, Receipt
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +94,10 @@ def language_hint(person: User | None) -> Language | None:
     return None
 
 
-async def receive(desk: IntakeDesk, message: InboundMessage) -> None:
+async def receive(desk: IntakeDesk, message: InboundMessage) -> Receipt:
     """Hand a message to the desk; any failure there means nothing was recorded."""
     try:
-        await desk.receive(message)
+        return await desk.receive(message)
     except Exception as exc:
         # The desk writes in one transaction: whatever went wrong, it rolled back.
         trouble = isinstance(exc, SERVICE_TROUBLE)
@@ -114,12 +114,12 @@ def _witness_messages(desk: IntakeDesk) -> Router:
     router.message.filter(F.chat.type == ChatType.PRIVATE)
 
     @router.message(F.text)
-    async def text(message: Message, event_update: Update) -> None:
-        await receive(desk, _inbound(message, event_update, text=message.text or ""))
+    async def text(message: Message, event_update: Update) -> Receipt:
+        return await receive(desk, _inbound(message, event_update, text=message.text or ""))
 
     @router.message(F.content_type.in_(MEDIA))
-    async def media(message: Message, event_update: Update) -> None:
-        await receive(
+    async def media(message: Message, event_update: Update) -> Receipt:
+        return await receive(
             desk, _inbound(message, event_update, text=message.caption or "", has_media=True)
         )
 
@@ -162,12 +162,12 @@ def _witness_buttons(desk: IntakeDesk) -> Router:
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
 
     @router.callback_query()
-    async def pressed(query: CallbackQuery, event_update: Update, bot: Bot) -> None:
+    async def pressed(query: CallbackQuery, event_update: Update, bot: Bot) -> Receipt | None:
         await _stop_spinner(bot, query, update_id=event_update.update_id)
         button = read_button(query.data or "")
         if query.message is None or button is None:
             log.info("telegram update %d: button data is not an option", event_update.update_id)
-            return
+            return None
         inbound = InboundMessage(
             channel=TELEGRAM,
             address=str(query.message.chat.id),
@@ -178,7 +178,7 @@ def _witness_buttons(desk: IntakeDesk) -> Router:
             handle=None,
             button=button,
         )
-        await receive(desk, inbound)
+        return await receive(desk, inbound)
 
     return router
 

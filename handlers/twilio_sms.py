@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.channels import ChannelPlugin, ChannelTraits, Plugged, Wiring
 from bot.desk import InboundMessage
 from bot.intake import messages
+from bot.metrics import ACCEPTED, DUPLICATE, ERROR, REFUSED, Metrics
 from bot.outbox import record_status
 from handlers.forms import BadForm, plain_text, read_form
 from handlers.twilio_client import OPTED_OUT_CODE
@@ -92,8 +94,10 @@ class TwilioWebhooks:
         public_url: str,
         forget: bool = False,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self._desk = desk
+        self._metrics = metrics or Metrics()
         self._db = db
         self._vault = vault
         # Twilio's copies are deleted: inline replies ask for status callbacks, so their
@@ -133,14 +137,24 @@ class TwilioWebhooks:
         return form
 
     async def inbound(self, request: Request) -> Response:
+        started = time.perf_counter()
+        outcome = ERROR
+        try:
+            response, outcome = await self._inbound(request)
+        finally:
+            self._metrics.webhook(SMS, outcome=outcome, seconds=time.perf_counter() - started)
+        return response
+
+    async def _inbound(self, request: Request) -> tuple[Response, str]:
+        """The answer to an inbound message, and how it ended (accepted, duplicate, refused)."""
         form = await self._signed_form(request)
         if isinstance(form, Response):
-            return form
+            return form, REFUSED
         try:
             sms = read_inbound(form, account_sid=self._account_sid)
         except BadTwilioForm as exc:
             log.warning("refused a signed Twilio webhook: %s", exc)
-            return plain_text(400, str(exc))
+            return plain_text(400, str(exc)), REFUSED
         del form  # everything else Twilio sent (location included) ends here
         message = InboundMessage(
             channel=SMS,
@@ -151,7 +165,8 @@ class TwilioWebhooks:
         )
         receipt = await self._desk.receive(message)
         callback = self._public_url + STATUS_PATH if self._forget else None
-        return Response(_twiml(receipt, status_callback=callback), media_type="application/xml")
+        twiml = Response(_twiml(receipt, status_callback=callback), media_type="application/xml")
+        return twiml, DUPLICATE if receipt.duplicate else ACCEPTED
 
     async def status(self, request: Request) -> Response:
         form = await self._signed_form(request)
@@ -279,6 +294,7 @@ def plug(wiring: Wiring) -> Plugged | None:
             public_url=public_url,
             forget=describe(settings).forget_after is not None,
             clock=wiring.clock,
+            metrics=wiring.metrics,
         )
         plugged.routes.extend(webhooks.routes())
     return plugged

@@ -11,7 +11,8 @@ be changed concurrently are locked with SELECT ... FOR UPDATE by the repositorie
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 BUSY_TIMEOUT_MS = 30_000
+
+# Told of each commit: how many write transactions it carried, and the seconds it took.
+CommitObserver = Callable[[int, float], None]
 
 
 # deadlock_detected, serialization_failure
@@ -99,8 +103,17 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
 class Database:
     """The service's database: sessions for reading and writing, migrations, a health probe."""
 
-    def __init__(self, url: str, *, echo: bool = False, pg_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pg_options: dict[str, Any] | None = None,
+        on_commit: CommitObserver | None = None,
+    ):
         self.url = async_url(url)
+        # Told of every commit: how many write transactions it carried, and how long it took.
+        self._on_commit = on_commit
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = asyncio.Lock()
         if self.is_sqlite:
@@ -146,10 +159,10 @@ class Database:
         """
         try:
             if self.is_sqlite:
-                async with self._write_lock, self._writer() as session, session.begin():
+                async with self._write_lock, self._writer() as session, self._committed(session):
                     yield session
             else:
-                async with self._writer() as session, session.begin():
+                async with self._writer() as session, self._committed(session):
                     yield session
         except IntegrityError as exc:
             raise WriteConflict(type(exc.orig).__name__) from exc
@@ -159,6 +172,17 @@ class Database:
             if _sqlstate(exc) in RETRYABLE_STATES:
                 raise WriteConflict(_sqlstate(exc) or "conflict") from exc
             raise
+
+    @asynccontextmanager
+    async def _committed(self, session: AsyncSession) -> AsyncIterator[None]:
+        """One transaction on `session`, its commit timed for the observer."""
+        async with session.begin():
+            yield
+            # Reached only when the block ended without raising: the commit follows.
+            started = time.perf_counter()
+        if self._on_commit is not None:
+            # One transaction per commit today; a group-commit writer would pass more.
+            self._on_commit(1, time.perf_counter() - started)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
