@@ -37,11 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, sessions
 from storage.caseworkers import MAX_PASSWORD as MAX_PASSWORD
-from storage.caseworkers import by_username, every_caseworker
+from storage.caseworkers import any_account, by_username, every_caseworker
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Caseworker, utcnow
 from storage.states import Action, ActorKind
+
+# What a new installation is told, at start and on the sign-in page, and nothing more.
+FIRST_ACCOUNT = "python -m bot caseworker add NAME --supervisor"
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +281,11 @@ class Accounts:
             log.error(
                 "alerting supervisors of many failed sign-ins failed (%s)", type(exc).__name__
             )
+
+    async def first_run(self) -> bool:
+        """True until the first caseworker account exists."""
+        async with self._db.read() as session:
+            return not await any_account(session)
 
     async def sign_in_alarms(self, actor: Actor) -> list[str]:
         """Accounts past the sign-in ceiling within the last hour (for supervisors only)."""

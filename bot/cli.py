@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
+from bot.accounts import FIRST_ACCOUNT
 from bot.app import Services, build_services, build_web_app
 from bot.logs import configure_logging
 from bot.roster import NoSuchAccount
@@ -182,6 +183,8 @@ async def _serve(services: Services, args: argparse.Namespace) -> int:
         proxy_headers=False,
     )
     log.info("serving on http://%s:%d (database: %s)", args.host, args.port, services.db.dialect)
+    if await services.accounts.first_run():
+        log.warning("no caseworker account yet: create the first with `%s`", FIRST_ACCOUNT)
     await server.serve()
     return 0
 

@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.accounts import CONSOLE, Accounts, Actor, NotSignedIn, Throttled
+from bot.accounts import CONSOLE, FIRST_ACCOUNT, Accounts, Actor, NotSignedIn, Throttled
 from bot.casework import CaseNotFound, Casework
 from bot.intake.describe import describe_answers
 from bot.intake.script import SAFE_TIMES
@@ -298,6 +298,7 @@ class Console:
             http_status=http_status if error else 200,
             error=error,
             csrf=nonce,
+            first_account=FIRST_ACCOUNT if await self._accounts.first_run() else None,
         )
         response.set_cookie(
             LOGIN_CSRF_COOKIE,

@@ -98,6 +98,11 @@ def _hashed(password: str) -> str:
     return HASHER.hash(password)
 
 
+async def any_account(session: AsyncSession) -> bool:
+    """Whether anyone has an account yet (a new installation has none)."""
+    return (await session.scalar(select(Caseworker.id).limit(1))) is not None
+
+
 async def every_caseworker(session: AsyncSession) -> list[Caseworker]:
     """Every account, enabled or not, by username."""
     query = select(Caseworker).order_by(Caseworker.username)

@@ -168,6 +168,8 @@ def test_serve_starts_with_no_settings_and_answers_health(tmp_path: Path) -> Non
     assert server.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     assert "SMS channel: off" in output and "Telegram channel: off" in output
+    assert "no caseworker account yet" in output
+    assert "python -m bot caseworker add NAME --supervisor" in output
     assert (data_dir / "intake.db").exists()
     assert oct((data_dir / "master.keys").stat().st_mode & 0o777) == "0o600"
     assert "Traceback" not in output

@@ -22,7 +22,7 @@ from tests.conftest import IN_CI
 from tests.handlers.api_helpers import PASSWORD, make_caseworker
 from tests.handlers.sms_helpers import Phone, sms_service
 from tests.intake_scripts import ENGLISH_MOVE
-from tests.live import eventually
+from tests.live import eventually, running_service
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -192,6 +192,24 @@ async def test_console_pages_carry_a_strict_policy(tmp_path: Path) -> None:
         assert refused.status_code == 401
         away = await client.get("/console/queues", follow_redirects=False)
         assert away.status_code == 303 and away.headers["location"] == "/console/login"
+
+
+async def test_a_new_installation_says_how_to_make_the_first_account(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with (
+        running_service(data_dir=tmp_path / "data", database_url=database_url) as live,
+        httpx.AsyncClient(base_url=live.base_url) as client,
+    ):
+        first = await client.get("/console/login")
+        assert first.status_code == 200
+        assert "No one has an account yet" in first.text
+        assert "python -m bot caseworker add NAME --supervisor" in first.text
+
+        await make_caseworker(live.services.db, "ana")
+        later = await client.get("/console/login")
+        # Once anyone has an account, the page says nothing about accounts at all.
+        assert "account" not in later.text.lower() and "caseworker add" not in later.text
 
 
 async def test_forms_without_the_csrf_token_are_refused(tmp_path: Path, browser: Browser) -> None:
