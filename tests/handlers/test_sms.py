@@ -90,7 +90,9 @@ async def test_location_fields_are_dropped_at_the_edge(
     tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    canaries = ["Xochimilcoville", "QZ", "98765", "Atlantisland", "Wombatford"]
+    # Whole words only: a two-letter canary would turn up by chance in a random case
+    # reference or alias.
+    canaries = ["Xochimilcoville", "QZ-Canary", "98765", "Atlantisland", "Wombatford"]
     async with sms_service(tmp_path, database_url) as (live, _twilio, phone):
         for body in ENGLISH_MOVE:
             await phone.text(
@@ -102,11 +104,8 @@ async def test_location_fields_are_dropped_at_the_edge(
                 to_city="Wombatford",
             )
         stored = await table_rows(live.services.db)
-        assert (
-            find_canaries(["Xochimilcoville", "98765", "Atlantisland", "Wombatford"], stored) == []
-        )
-        assert find_canaries(["QZ-Canary"], stored) == []
-    assert find_canaries(canaries[:1] + canaries[2:], files_under(tmp_path / "data")) == []
+        assert find_canaries(canaries, stored) == []
+    assert find_canaries(canaries, files_under(tmp_path / "data")) == []
     assert find_canaries([*canaries, WITNESS], log_lines(caplog)) == []
 
 
