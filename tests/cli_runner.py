@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 
 def cli_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
@@ -32,3 +36,38 @@ def run_cli(
         timeout=120,
         check=False,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_once(cwd: Path, env: dict[str, str], path: str) -> tuple[httpx.Response, int, str]:
+    """Start `serve`, ask `path` once it listens, stop it: the answer, exit code and output.
+
+    The server is another process on the real clock: its start is polled for, briefly.
+    """
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        answer = None
+        for _ in range(200):
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert answer is not None, "serve never listened"
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    return answer, server.returncode, output

@@ -407,7 +407,7 @@ def test_install_script_from_a_clean_copy_serves_readyz(tmp_path):
             answer = status(f"http://127.0.0.1:{port}/readyz")
             if answer == 200:
                 break
-            time.sleep(0.5)
+            time.sleep(0.1)
         assert answer == 200, f"/readyz answered {answer}; exit {server.poll()}"
     finally:
         server.send_signal(signal.SIGTERM)

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Caseworker
-from tests.cli_runner import cli_env, run_cli
+from tests.cli_runner import cli_env, run_cli, serve_once
 from tests.intake_scripts import ENGLISH_MOVE
 
 
@@ -132,40 +127,15 @@ def test_a_bad_setting_is_named_not_echoed(tmp_path: Path) -> None:
     assert "hunter2" not in done.stderr + done.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_starts_with_no_settings_and_answers_health(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
-    port = free_port()
     env = {k: v for k, v in cli_env(data_dir, "").items() if k != "INTAKE_DATABASE_URL"}
     env.pop("INTAKE_DATA_DIR")
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        health = None
-        for _ in range(200):
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert health is not None and health.status_code == 200
-        assert health.json() == {"status": "ok"}
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
+    health, returncode, output = serve_once(tmp_path, env, "/healthz")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
     # uvicorn finishes its graceful shutdown, then re-raises SIGTERM as it should.
-    assert server.returncode in (0, -signal.SIGTERM), output
+    assert returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     assert "SMS channel: off" in output and "Telegram channel: off" in output
     assert "no caseworker account yet" in output

@@ -11,10 +11,7 @@ import json
 import logging
 import re
 import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +28,7 @@ from bot.settings import Settings
 from handlers.limits import MAX_BODY_BYTES
 from handlers.web import create_app
 from storage.db import Database
-from tests.cli_runner import cli_env, run_cli
+from tests.cli_runner import cli_env, run_cli, serve_once
 from tests.conftest import make_settings
 from tests.fakes.telegram import DEFAULT_TOKEN, text_update
 from tests.fakes.twilio import (
@@ -44,12 +41,6 @@ from tests.json_logs import json_logs, parsed
 
 GENERATED = re.compile(r"[0-9a-f]{16}")
 SECRET = "logs-webhook-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
@@ -236,29 +227,10 @@ def test_the_command_line_names_a_bad_log_format_and_its_choices(tmp_path: Path)
 
 def test_serve_with_json_logs_writes_only_json_lines_uvicorns_too(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
-    port = free_port()
     env = cli_env(data_dir, f"sqlite:///{data_dir / 'intake.db'}", INTAKE_LOG_FORMAT="json")
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        health = None
-        for _ in range(200):
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/nowhere", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert health is not None and health.status_code == 404
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert server.returncode in (0, -signal.SIGTERM), output
+    health, returncode, output = serve_once(tmp_path, env, "/nowhere")
+    assert health.status_code == 404
+    assert returncode in (0, -signal.SIGTERM), output
     lines = [json.loads(line) for line in output.split("\n") if line]
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     loggers = {line["logger"] for line in lines}
