@@ -297,7 +297,8 @@ class Casework:
     async def claim(self, actor: Actor, queue: str) -> CaseView | None:
         if queue not in actor.queues:
             raise NotInQueue(queue)
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> tuple[Case, bool, CaseView] | None:
             claimed = await queues.claim_next(
                 session, queue=queue, languages=sorted(actor.languages), caseworker_id=actor.id
             )
@@ -324,6 +325,12 @@ class Casework:
             view = await self._detail(
                 session, actor, case, around=_claimed_surroundings(actor, claimed)
             )
+            return case, tell, view
+
+        done = await self._db.transact(work)
+        if done is None:
+            return None
+        case, tell, view = done
         if tell:
             self._doorbell.ring()
         self._on_claimed(case.queue)
@@ -331,9 +338,11 @@ class Casework:
         return view
 
     async def read(self, actor: Actor, reference: str) -> CaseView:
-        async with self._db.write() as session:
+        async def work(session: AsyncSession) -> CaseView:
             case = await self._act(session, actor=actor, reference=reference, action=Action.READ)
             return await self._detail(session, actor, case)
+
+        return await self._db.transact(work)
 
     async def reply(
         self, actor: Actor, reference: str, text: str, *, confirm_duress: bool = False
@@ -344,15 +353,17 @@ class Casework:
         async def noted(case: Case) -> str | None:
             return "duress confirmed" if DURESS in triage_labels(case) else None
 
-        async with self._db.write() as session:
+        async def work(session: AsyncSession) -> uuid.UUID:
             case = await self._act(
                 session, actor=actor, reference=reference, action=Action.REPLY, detail=noted
             )
             if DURESS in triage_labels(case) and not confirm_duress:
                 raise DuressUnconfirmed(reference)
-            message_id = await owe_reply(
+            return await owe_reply(
                 session, vault=self._vault, case=case, text=text, now=self._clock()
             )
+
+        message_id = await self._db.transact(work)
         self._doorbell.ring()
         return message_id
 
@@ -364,7 +375,8 @@ class Casework:
         number itself is never written anywhere.
         """
         _check_text(reason, limit=MAX_REASON, refused=BadReasonLength)
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> tuple[Case, str]:
             keys: dict[uuid.UUID, DataKey | None] = {}
 
             async def sealed_reason(case: Case) -> str | None:
@@ -390,9 +402,11 @@ class Casework:
             if not phone or witness.opted_out or witness.erased_at is not None:
                 raise NotCallable(reference)
             try:
-                number = witnesses.reply_address(witness, key)
+                return case, witnesses.reply_address(witness, key)
             except KeyUnavailable:
                 raise NotCallable(reference) from None
+
+        case, number = await self._db.transact(work)
         log.info("number for case %s shown to %s", case.reference, actor.username)
         return number
 
@@ -406,7 +420,7 @@ class Casework:
         async def change(case: Case) -> str:
             return f"{case.priority}->{chosen.value}"
 
-        async with self._db.write() as session:
+        async def work(session: AsyncSession) -> CaseView:
             case = await self._act(
                 session, actor=actor, reference=reference, action=Action.PRIORITY, detail=change
             )
@@ -417,16 +431,21 @@ class Casework:
             )
             return await self._summary(session, case)
 
+        return await self._db.transact(work)
+
     async def release(self, actor: Actor, reference: str) -> CaseView:
-        async with self._db.write() as session:
+        async def work(session: AsyncSession) -> CaseView:
             case = await self._act(session, actor=actor, reference=reference, action=Action.RELEASE)
             cases.back_to_queue(case)
             return await self._summary(session, case)
 
+        return await self._db.transact(work)
+
     async def transfer(self, actor: Actor, reference: str, queue: str) -> CaseView:
         if queue not in QUEUES:
             raise UnknownQueue(queue)
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> CaseView:
             case = await self._act(
                 session,
                 actor=actor,
@@ -437,6 +456,8 @@ class Casework:
             cases.back_to_queue(case, queue=queue)
             return await self._summary(session, case)
 
+        return await self._db.transact(work)
+
     async def assign(self, actor: Actor, reference: str, username: str) -> CaseView:
         """A supervisor hands a case straight to a caseworker who works its queue."""
         if not actor.supervisor:
@@ -444,7 +465,8 @@ class Casework:
         if not caseworkers.USERNAME.fullmatch(username):
             # Checked before the audit row is written: the name goes in its detail.
             raise NoSuchCaseworker(username[:64])
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> CaseView:
             case = await self._act(
                 session, actor=actor, reference=reference, action=Action.ASSIGN, detail=username
             )
@@ -454,6 +476,8 @@ class Casework:
                 raise NoSuchCaseworker(username)
             cases.assign(case, holder=target.id, now=utcnow())
             return await self._summary(session, case)
+
+        return await self._db.transact(work)
 
     async def assignable(self, actor: Actor, reference: str) -> list[str]:
         """Who a supervisor may hand this case to (no audit row: it shows no case content)."""
@@ -468,16 +492,19 @@ class Casework:
 
     async def close(self, actor: Actor, reference: str, outcome: str) -> CaseView:
         _check_text(outcome, limit=MAX_OUTCOME, refused=BadOutcomeLength)
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> CaseView:
             case = await self._act(session, actor=actor, reference=reference, action=Action.CLOSE)
             key = await self._key(session, case)
             cases.close(case, key=key, outcome=outcome, now=utcnow())
             return await self._summary(session, case)
 
+        return await self._db.transact(work)
+
     async def list_cases(
         self, actor: Actor, *, status: str | None = None, queue: str | None = None
     ) -> list[CaseView]:
-        async with self._db.write() as session:
+        async def work(session: AsyncSession) -> list[CaseView]:
             found = []
             if not queue or queue in QUEUES:  # a queue that does not exist holds nothing
                 found = await cases.listing(
@@ -492,6 +519,8 @@ class Casework:
             )
             around = await cases.surroundings(session, found)
             return [_summary(case, around) for case in found]
+
+        return await self._db.transact(work)
 
     async def escalations(self, actor: Actor) -> list[Escalation]:
         """Open cases past their target, for supervisors' banner (others get none).
@@ -539,7 +568,8 @@ class Casework:
         impossible = (reference and normal is None) or (
             action and not ACTION_NAME.fullmatch(action)
         )
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> list[AuditView]:
             rows = []
             if not impossible:
                 rows = await audit.trail(
@@ -574,11 +604,14 @@ class Casework:
                         detail=detail,
                     )
                 )
-        return views
+            return views
+
+        return await self._db.transact(work)
 
     async def return_stale(self, *, timeout: timedelta) -> int:
         """Claims left untouched past the timeout go back to their queues."""
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> int:
             stale = await queues.return_stale(session, untouched_since=utcnow() - timeout)
             for case_id in stale:
                 await audit.record(
@@ -587,7 +620,9 @@ class Casework:
                     action=Action.CLAIM_EXPIRED,
                     case_id=case_id,
                 )
-        return len(stale)
+            return len(stale)
+
+        return await self._db.transact(work)
 
     async def activity(self, actor: Actor, reference: str) -> str:
         """A fingerprint of a case's conversation (message and delivery counts): no content.

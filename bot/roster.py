@@ -74,20 +74,27 @@ class Roster:
         if actor is not None and actor.username == username:
             raise OwnAccount(username)
         now = self._clock()
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> int:
             account = await _account(session, username)
             caseworkers.set_disabled(account, at=now)
             ended = await sessions.revoke_all(session, caseworker_id=account.id, now=now)
             await _audit(session, actor, Action.DISABLED, username)
+            return ended
+
+        ended = await self._db.transact(work)
         log.info("caseworker %s disabled, %d sessions ended", username, ended)
         return ended
 
     async def enable(self, username: str, *, actor: Actor | None = None) -> None:
         _check(actor)
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> None:
             account = await _account(session, username)
             caseworkers.set_disabled(account, at=None)
             await _audit(session, actor, Action.ENABLED, username)
+
+        await self._db.transact(work)
         log.info("caseworker %s enabled", username)
 
     async def reset_password(
@@ -95,11 +102,15 @@ class Roster:
     ) -> int:
         """Set a new password and end every session signed in with the old one."""
         _check(actor)
-        async with self._db.write() as session:
+
+        async def work(session: AsyncSession) -> int:
             account = await _account(session, username)
             caseworkers.set_password(account, password=password)
             ended = await sessions.revoke_all(session, caseworker_id=account.id, now=self._clock())
             await _audit(session, actor, Action.PASSWORD_RESET, username)
+            return ended
+
+        ended = await self._db.transact(work)
         log.info("caseworker %s has a new password, %d sessions ended", username, ended)
         return ended
 

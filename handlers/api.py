@@ -444,6 +444,8 @@ def _answer(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[JSONRe
         if isinstance(exc, Throttled):
             # The wait that is actually left, not a fixed guess.
             headers["Retry-After"] = str(exc.retry_after)
+        if refusal.status == 503:
+            headers["Retry-After"] = "1"
         return JSONResponse(
             {"detail": refusal.message}, status_code=refusal.status, headers=headers
         )

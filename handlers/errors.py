@@ -38,6 +38,7 @@ from bot.casework import (
 )
 from bot.relay import WitnessUnreachable
 from bot.roster import NoSuchAccount, OwnAccount
+from storage.db import WriteConflict
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,10 @@ REFUSALS: dict[type[Exception], Refusal] = {
     HolderOnly: Refusal(409, "only the caseworker holding the case may see the number"),
     NoSuchAccount: Refusal(404, "no such account"),
     OwnAccount: Refusal(409, "you cannot disable your own account: ask another supervisor"),
+    # Tried again already (Database.transact) and still caught in others' changes.
+    WriteConflict: Refusal(
+        503, "the case changed under this request; nothing was saved, try again"
+    ),
 }
 
 # Every exception the table answers, for an `except` clause.

@@ -11,12 +11,13 @@ be changed concurrently are locked with SELECT ... FOR UPDATE by the repositorie
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
@@ -28,6 +29,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -47,6 +52,10 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 
 class WriteConflict(Exception):
     """A write collided with another (a row inserted twice at once); retrying may succeed."""
+
+
+# How many times a write that PostgreSQL rolled back (deadlock, serialization) is run.
+WRITE_TRIES = 3
 
 
 class DatabaseUrlError(ValueError):
@@ -172,6 +181,25 @@ class Database:
             if _sqlstate(exc) in RETRYABLE_STATES:
                 raise WriteConflict(_sqlstate(exc) or "conflict") from exc
             raise
+
+    async def transact(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, tries: int = WRITE_TRIES
+    ) -> T:
+        """Run `work` in a write transaction; run it again, in a new one, if PostgreSQL
+        rolled it back to break a deadlock or a serialization conflict.
+
+        `work` must do nothing outside the database that cannot be done twice. Only the
+        last try's WriteConflict reaches the caller.
+        """
+        for attempt in range(1, tries + 1):
+            try:
+                async with self.write() as session:
+                    return await work(session)
+            except WriteConflict as conflict:
+                if attempt == tries:
+                    raise
+                log.info("a write was rolled back (%s); running it again", conflict)
+        raise ValueError("tries must be at least 1")
 
     @asynccontextmanager
     async def _committed(self, session: AsyncSession) -> AsyncIterator[None]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database, DatabaseUrlError, async_url
+from storage.db import WRITE_TRIES, Database, DatabaseUrlError, WriteConflict, async_url
 from storage.models import AuditEvent, Base, Caseworker
 
 
@@ -113,27 +115,88 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     assert (mode, timeout) == ("wal", 30000)
 
 
-@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
-async def test_a_deadlock_comes_out_as_a_write_conflict(db: Database) -> None:
-    # Two writers lock two rows in opposite orders: PostgreSQL rolls one back, and the
-    # caller sees WriteConflict (safe to retry), never the driver's error.
+async def _two_caseworkers(db: Database) -> None:
     async with db.write() as session:
         session.add_all(
             [Caseworker(username=name, password_hash="x") for name in ("first", "second")]
         )
+
+
+async def _lock_crosswise(
+    session: AsyncSession, order: tuple[str, str], *, halfway: asyncio.Barrier | None
+) -> None:
+    """Mark both caseworkers' rows in `order`, meeting the other writer after the first."""
+    for index, name in enumerate(order):
+        await session.execute(
+            text("UPDATE caseworkers SET queues = queues || :mark WHERE username = :name"),
+            {"name": name, "mark": order[0][0]},
+        )
+        if index == 0 and halfway is not None:
+            await halfway.wait()
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+async def test_a_deadlock_comes_out_as_a_write_conflict(db: Database) -> None:
+    # Two writers lock two rows in opposite orders: PostgreSQL rolls one back, and the
+    # caller sees WriteConflict (safe to retry), never the driver's error.
+    await _two_caseworkers(db)
     halfway = asyncio.Barrier(2)
 
     async def lock(order: tuple[str, str]) -> None:
         async with db.write() as session:
-            for index, name in enumerate(order):
-                await session.execute(
-                    text("UPDATE caseworkers SET queues = 'x' WHERE username = :name"),
-                    {"name": name},
-                )
-                if index == 0:
-                    await halfway.wait()
+            await _lock_crosswise(session, order, halfway=halfway)
 
     results = await asyncio.gather(
         lock(("first", "second")), lock(("second", "first")), return_exceptions=True
     )
     assert sorted(type(r).__name__ for r in results) == ["NoneType", "WriteConflict"]
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+async def test_a_transaction_rolled_back_by_a_deadlock_runs_again_and_lands(db: Database) -> None:
+    # The same crosswise locking through Database.transact: the loser is run again in a
+    # new transaction, so both writes land and the caller sees no error at all.
+    await _two_caseworkers(db)
+    halfway = asyncio.Barrier(2)
+    runs: list[str] = []
+
+    def locking(order: tuple[str, str]) -> Callable[[AsyncSession], Awaitable[str]]:
+        async def work(session: AsyncSession) -> str:
+            runs.append(order[0])
+            # The run again goes straight through: the other writer has finished.
+            await _lock_crosswise(session, order, halfway=halfway if len(runs) <= 2 else None)
+            return order[0]
+
+        return work
+
+    results = await asyncio.gather(
+        db.transact(locking(("first", "second"))), db.transact(locking(("second", "first")))
+    )
+    async with db.read() as session:
+        marks = dict((await session.execute(select(Caseworker.username, Caseworker.queues))).all())
+    assert list(results) == ["first", "second"]
+    # Three runs: both, then the one PostgreSQL rolled back, once more.
+    assert len(runs) == 3
+    # Each row carries each writer's mark exactly once: the rolled-back run left nothing.
+    assert sorted(marks["first"]) == sorted(marks["second"]) == ["f", "s"]
+
+
+async def test_a_transaction_gives_up_after_its_tries(db: Database) -> None:
+    # A conflict on every try (a unique key taken each time) reaches the caller after
+    # exactly WRITE_TRIES runs, and nothing of any run is kept.
+    async with db.write() as session:
+        session.add(Caseworker(username="taken", password_hash="x"))
+    runs = 0
+
+    async def work(session: AsyncSession) -> None:
+        nonlocal runs
+        runs += 1
+        session.add(Caseworker(username=f"new{runs}", password_hash="x"))
+        session.add(Caseworker(username="taken", password_hash="x"))
+        await session.flush()
+
+    with pytest.raises(WriteConflict):
+        await db.transact(work)
+    async with db.read() as session:
+        names = set((await session.execute(select(Caseworker.username))).scalars())
+    assert (runs, names) == (WRITE_TRIES, {"taken"})
