@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import alerts, flood, keyboards
+from bot.batching import GroupCommit
 from bot.channels import Channels
 from bot.intake.engine import advance, open_question
 from bot.intake.model import (
@@ -45,6 +46,7 @@ from storage import audit, cases, conversations, messages, outbox, witnesses
 from storage.cases import ReferenceTaken
 from storage.crypto import DataKey, Vault
 from storage.db import Database, WriteConflict
+from storage.known import Known, Wanted, gather
 from storage.models import Case, Witness, utcnow
 from storage.states import Action, ActorKind, Delivery, Direction
 
@@ -117,16 +119,45 @@ class IntakeDesk:
         self._flood_per_minute = flood_per_minute
         # What each channel does with replies, copies, chats and opt-outs.
         self._channels = channels
+        self._batches: GroupCommit[InboundMessage, Receipt] = GroupCommit(
+            run_batch=self._receive_batch,
+            run_one=self._receive_alone,
+            key=lambda message: (message.channel, message.address),
+        )
 
     async def receive(self, message: InboundMessage) -> Receipt:
-        """Record one inbound message and everything it causes; replies come back stored."""
+        """Record one inbound message and everything it causes; replies come back stored.
+
+        The message joins the next batch (bot/batching.py): its receipt arrives once the
+        batch's one transaction is committed. One witness's messages go in order.
+        """
+        return await self._batches.submit(message)
+
+    async def _receive_batch(self, batch: Sequence[InboundMessage]) -> list[Receipt]:
+        """Many witnesses' messages in one transaction: read together, written at one flush."""
+        async with self._db.write(carrying=len(batch)) as session:
+            receipts = await self._receive_all(session, batch)
+        for message, receipt in zip(batch, receipts, strict=True):
+            self._owe(message, receipt)
+        return receipts
+
+    async def _receive_all(
+        self, session: AsyncSession, batch: Sequence[InboundMessage]
+    ) -> list[Receipt]:
+        wanted = [Wanted(m.channel, m.address, m.provider_id) for m in batch]
+        known = await gather(session, vault=self._vault, wanted=wanted)
+        return [await self._receive(session, message, known) for message in batch]
+
+    def _owe(self, message: InboundMessage, receipt: Receipt) -> None:
+        inline = self._channels[message.channel].inline
+        if (receipt.replies and not inline) or receipt.alerted:
+            self._on_owed()
+
+    async def _receive_alone(self, message: InboundMessage) -> Receipt:
+        """One message in its own transaction, tried again on the collisions that allow it."""
         for _ in range(ATTEMPTS):
             try:
-                async with self._db.write() as session:
-                    receipt = await self._receive(session, message)
-                inline = self._channels[message.channel].inline
-                if (receipt.replies and not inline) or receipt.alerted:
-                    self._on_owed()
+                (receipt,) = await self._receive_batch([message])
                 return receipt
             except ReferenceTaken:
                 log.warning("case reference collision; drawing another")
@@ -137,9 +168,13 @@ class IntakeDesk:
                 log.info("concurrent insert conflict; retrying")
         raise RuntimeError("could not record the message after repeated conflicts")
 
-    async def _receive(self, session: AsyncSession, message: InboundMessage) -> Receipt:
+    async def _receive(
+        self, session: AsyncSession, message: InboundMessage, known: Known
+    ) -> Receipt:
         channel = self._channels[message.channel]
-        if message.provider_id is not None:
+        if message.provider_id is not None and known.maybe_seen(
+            channel=message.channel, provider_id=message.provider_id
+        ):
             seen = await messages.find_by_provider_id(
                 session,
                 vault=self._vault,
@@ -149,19 +184,20 @@ class IntakeDesk:
             if seen is not None:
                 return await self._repeat(session, seen.id, seen.witness_id)
 
-        witness = await witnesses.find_witness(
-            session, vault=self._vault, channel=message.channel, address=message.address
-        )
+        witness = known.witness(channel=message.channel, address=message.address)
+        stored = None
         if witness is None:
             witness, key = await witnesses.create_witness(
                 session, vault=self._vault, channel=message.channel, address=message.address
             )
         else:
-            key = await witnesses.data_key_for(session, vault=self._vault, witness_id=witness.id)
-
-        stored, saved = await conversations.load_state(session, key=key, witness_id=witness.id)
+            key = witnesses.unwrapped(
+                known.data_key(witness.id), vault=self._vault, witness_id=witness.id
+            )
+            stored = known.conversation(witness.id)
+        saved = conversations.opened(stored, key=key)
         state = ConversationState.from_dict(saved) if saved else None
-        case = await _current_case(session, witness_id=witness.id, state=state)
+        case = await _current_case(session, witness_id=witness.id, state=state, known=known)
         now = self._clock()
         if witness.paused_at is not None and message.button is None:
             # They wrote again after EXIT: messages may reach them again.
@@ -258,7 +294,7 @@ class IntakeDesk:
         """Staff hear of a flood once, about the witness's case (as soon as there is one)."""
         if not watch.flooding or watch.alerted:
             return watch
-        case = await _current_case(session, witness_id=witness.id, state=turn.state)
+        case = await _current_case(session, witness_id=witness.id, state=turn.state, known=None)
         if case is None or case.status == CaseStatus.CLOSED:
             # Nothing in the console to open yet; the alert waits for the case.
             return watch
@@ -531,9 +567,18 @@ def _wrote_to(turn: Turn, case: Case) -> bool:
 
 
 async def _current_case(
-    session: AsyncSession, *, witness_id: uuid.UUID, state: ConversationState | None
+    session: AsyncSession,
+    *,
+    witness_id: uuid.UUID,
+    state: ConversationState | None,
+    known: Known | None,
 ) -> Case | None:
-    """The case the conversation last opened, if it still exists."""
+    """The case the conversation last opened, if it still exists (`known` has the cases
+    that existed when the batch began; one opened since is looked up)."""
     if state is None or state.reference is None:
         return None
+    if known is not None and (
+        found := known.case(witness_id=witness_id, reference=state.reference)
+    ):
+        return found
     return await cases.current(session, witness_id=witness_id, reference=state.reference)

@@ -14,13 +14,14 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.batching import GroupCommit
 from bot.intake.model import Option, Prompt
 from bot.metrics import Metrics
 from bot.readiness import Heartbeat
@@ -28,7 +29,7 @@ from storage import messages, outbox, witnesses
 from storage.crypto import DataKey, DecryptionFailed, KeyUnavailable, Vault
 from storage.db import Database, WriteConflict
 from storage.models import Case, Message, OutboxItem, Witness, utcnow
-from storage.states import CaseStatus, Delivery, Direction, OutboxKind, OutboxStatus
+from storage.states import CaseStatus, OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,16 @@ class Doorbell:
             await asyncio.wait_for(self._event.wait(), timeout=timeout)
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A message the provider accepted, to be recorded as sent."""
+
+    item_id: uuid.UUID
+    message_id: uuid.UUID
+    channel: str
+    sent: Sent
+
+
 class OutboxWorker:
     """Sends owed messages in the background of the serving process."""
 
@@ -222,6 +233,9 @@ class OutboxWorker:
         self._batch = batch
         self._idle = idle_seconds
         self._doorbell = doorbell or Doorbell()
+        self._records: GroupCommit[Delivered, None] = GroupCommit(
+            run_batch=self._record_all, run_one=self._record_one, key=lambda done: done.item_id
+        )
 
     async def run(self) -> None:
         while True:
@@ -279,7 +293,7 @@ class OutboxWorker:
             log.error("outbox item %s: unexpected send failure (%s)", item_id, type(exc).__name__)
             await self._retry(item_id, attempts, RetryLater(type(exc).__name__))
         else:
-            await self._record_sent(item_id, message_id, channel, sent)
+            await self._record_sent(Delivered(item_id, message_id, channel, sent))
             self._metrics.sent(channel)
 
     async def _load(self, item_id: uuid.UUID) -> tuple[uuid.UUID, Outgoing] | str:
@@ -301,46 +315,56 @@ class OutboxWorker:
                 prompt=keyboard.prompt,
             )
 
-    async def _record_sent(
-        self, item_id: uuid.UUID, message_id: uuid.UUID, channel: str, sent: Sent
-    ) -> None:
+    async def _record_sent(self, done: Delivered) -> None:
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
-                await self._record_sent_once(item_id, message_id, channel, sent)
+                await self._records.submit(done)
                 return
             except WriteConflict as exc:
                 # Rolled back whole (PostgreSQL broke a deadlock): record it again, now,
                 # rather than leave the item to its lease and send the message twice.
-                log.info("outbox item %s: recording conflicted (%s), try %d", item_id, exc, attempt)
-        log.warning("outbox item %s: sent, but not recorded; its lease will expire", item_id)
-
-    async def _record_sent_once(
-        self, item_id: uuid.UUID, message_id: uuid.UUID, channel: str, sent: Sent
-    ) -> None:
-        async with self._db.write() as session:
-            message = await session.get(Message, message_id)
-            if message is None:
-                await outbox.mark_sent(session, item_id=item_id)
-                return
-            # The witness's row first, as the desk takes it: everything that writes a
-            # witness's messages queues on it, so no two writers lock them crosswise.
-            await witnesses.lock(session, witness_id=message.witness_id)
-            item = await outbox.mark_sent(session, item_id=item_id)
-            if item is None:
-                return
-            if sent.provider_id is not None:
-                messages.set_provider_id(
-                    message, vault=self._vault, channel=channel, provider_id=sent.provider_id
+                log.info(
+                    "outbox item %s: recording conflicted (%s), try %d", done.item_id, exc, attempt
                 )
-            if sent.handle is not None:
-                try:
-                    key = await witnesses.data_key_for(
-                        session, vault=self._vault, witness_id=message.witness_id
-                    )
-                except KeyUnavailable:
-                    return  # erased while the message was in flight: keep nothing
-                messages.set_handle(message, key, sent.handle)
-        log.info("outbox item %s sent", item_id)
+        log.warning("outbox item %s: sent, but not recorded; its lease will expire", done.item_id)
+
+    async def _record_one(self, done: Delivered) -> None:
+        await self._record_all([done])
+
+    async def _record_all(self, batch: Sequence[Delivered]) -> list[None]:
+        """Sends finished together, recorded in one transaction (bot/batching.py)."""
+        async with self._db.write(carrying=len(batch)) as session:
+            found = await messages.by_ids(session, ids=[done.message_id for done in batch])
+            # The witnesses' rows first, as the desk takes them: everything that writes a
+            # witness's messages queues on them, so no two writers lock them crosswise.
+            await witnesses.lock_all(
+                session, witness_ids=[message.witness_id for message in found.values()]
+            )
+            for done in batch:
+                await self._record(session, done, found.get(done.message_id))
+        for done in batch:
+            log.info("outbox item %s sent", done.item_id)
+        return [None] * len(batch)
+
+    async def _record(
+        self, session: AsyncSession, done: Delivered, message: Message | None
+    ) -> None:
+        item = await outbox.mark_sent(session, item_id=done.item_id)
+        if message is None or item is None:
+            return
+        sent = done.sent
+        if sent.provider_id is not None:
+            messages.set_provider_id(
+                message, vault=self._vault, channel=done.channel, provider_id=sent.provider_id
+            )
+        if sent.handle is not None:
+            try:
+                key = await witnesses.data_key_for(
+                    session, vault=self._vault, witness_id=message.witness_id
+                )
+            except KeyUnavailable:
+                return  # erased while the message was in flight: keep nothing
+            messages.set_handle(message, key, sent.handle)
 
     async def _retry(self, item_id: uuid.UUID, attempts: int, exc: RetryLater) -> None:
         async with self._db.write() as session:
@@ -494,61 +518,3 @@ class OutboxWorker:
         async with self._db.write() as session:
             await outbox.mark_sent(session, item_id=item_id)
         log.info("outbox item %s: chat erased", item_id)
-
-
-DELIVERY_RANK = {Delivery.QUEUED: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.FAILED: 2}
-FINAL_STATES = (Delivery.DELIVERED, Delivery.FAILED)
-# A provider's words for where a message is (Twilio's and Telegram's), in ours.
-PROVIDER_STATES = {
-    "queued": Delivery.QUEUED,
-    "accepted": Delivery.QUEUED,
-    "scheduled": Delivery.QUEUED,
-    "sending": Delivery.QUEUED,
-    "sent": Delivery.SENT,
-    "delivered": Delivery.DELIVERED,
-    "read": Delivery.DELIVERED,
-    "undelivered": Delivery.FAILED,
-    "failed": Delivery.FAILED,
-    "canceled": Delivery.FAILED,
-}
-
-
-async def record_status(
-    db: Database,
-    *,
-    vault: Vault,
-    channel: str,
-    provider_id: str,
-    status: str,
-    now: datetime,
-    opted_out: bool = False,
-    forget_after: timedelta | None = None,
-) -> bool:
-    """A provider's delivery report for a message we sent; False if we know no such message.
-
-    Reports can arrive out of order, so a message's delivery state only ever moves forward.
-    With `forget_after`, a final report (ours, or an inline reply's we never had an id
-    for) owes the provider a delete of its copy that long after `now`.
-    """
-    delivery = PROVIDER_STATES.get(status.lower())
-    async with db.write() as session:
-        if forget_after is not None and delivery in FINAL_STATES:
-            await outbox.enqueue_forget(
-                session,
-                vault=vault,
-                channel=channel,
-                provider_id=provider_id,
-                now=now,
-                at=now + forget_after,
-            )
-        message = await messages.find_by_provider_id(
-            session, vault=vault, channel=channel, provider_id=provider_id
-        )
-        if message is None or message.direction != Direction.OUT:
-            return False
-        current = DELIVERY_RANK.get(Delivery(message.delivery or Delivery.QUEUED), 0)
-        if delivery is not None and DELIVERY_RANK[delivery] > current:
-            messages.set_delivery_state(message, delivery)
-        if opted_out:
-            await outbox.opt_out(session, witness_id=message.witness_id)
-    return True

@@ -32,10 +32,10 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels import ChannelPlugin, ChannelTraits, Plugged, Wiring
+from bot.delivery import DeliveryReports, StatusReport
 from bot.desk import InboundMessage
 from bot.intake import messages
 from bot.metrics import ACCEPTED, DUPLICATE, ERROR, REFUSED, Metrics
-from bot.outbox import record_status
 from handlers.forms import BadForm, plain_text, read_form
 from handlers.twilio_client import OPTED_OUT_CODE
 from storage.models import utcnow
@@ -98,8 +98,7 @@ class TwilioWebhooks:
     ) -> None:
         self._desk = desk
         self._metrics = metrics or Metrics()
-        self._db = db
-        self._vault = vault
+        self._reports = DeliveryReports(db=db, vault=vault)
         # Twilio's copies are deleted: inline replies ask for status callbacks, so their
         # records (whose ids only Twilio knows) can be deleted once final too.
         self._forget = forget
@@ -181,15 +180,15 @@ class TwilioWebhooks:
         status = form.get("MessageStatus") or form.get("SmsStatus") or ""
         if not status:
             return plain_text(400, "MessageStatus is required")
-        known = await record_status(
-            self._db,
-            vault=self._vault,
-            channel=SMS,
-            provider_id=message_sid,
-            status=status,
-            opted_out=form.get("ErrorCode") == str(OPTED_OUT_CODE),
-            now=self._clock(),
-            forget_after=FORGET_AFTER if self._forget else None,
+        known = await self._reports.record(
+            StatusReport(
+                channel=SMS,
+                provider_id=message_sid,
+                status=status,
+                opted_out=form.get("ErrorCode") == str(OPTED_OUT_CODE),
+                now=self._clock(),
+                forget_after=FORGET_AFTER if self._forget else None,
+            )
         )
         if not known:
             log.info("status callback for a message we do not know")

@@ -66,6 +66,10 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs" if api_docs else None,
         redoc_url="/redoc" if api_docs else None,
+        # Metrics are Prometheus's (GET /metrics), logs our own. FastAPI's OpenTelemetry
+        # would otherwise look for a provider on every request, and a deployment that
+        # installed one would get request spans nobody reviewed for what they carry.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.router.routes.extend(health_routes(db=db, readiness=readiness))
     app.router.routes.extend(routes)

@@ -17,12 +17,17 @@ async def load_state(
 ) -> tuple[Conversation | None, dict[str, Any] | None]:
     """The stored row (hold on to it to save without reading again) and the opened state."""
     row = await session.get(Conversation, witness_id)
+    return row, opened(row, key=key)
+
+
+def opened(row: Conversation | None, *, key: DataKey) -> dict[str, Any] | None:
+    """The state a stored row holds; None for no row."""
     if row is None:
-        return None, None
+        return None
     state: dict[str, Any] = json.loads(
-        key.open(row.state_sealed, table="conversations", field="state", row=witness_id)
+        key.open(row.state_sealed, table="conversations", field="state", row=row.witness_id)
     )
-    return row, state
+    return state
 
 
 def save_state(

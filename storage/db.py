@@ -159,8 +159,11 @@ class Database:
         return "sqlite" if self.is_sqlite else "postgresql"
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self, *, carrying: int = 1) -> AsyncIterator[AsyncSession]:
         """A transaction that commits when the block ends and rolls back if it raises.
+
+        `carrying` is how many callers' work the transaction holds (a group commit's
+        batch), for the commit observer.
 
         A unique or foreign key conflict (two processes inserting the same row at once),
         a deadlock or a serialization failure comes out as WriteConflict, so callers
@@ -168,10 +171,14 @@ class Database:
         """
         try:
             if self.is_sqlite:
-                async with self._write_lock, self._writer() as session, self._committed(session):
+                async with (
+                    self._write_lock,
+                    self._writer() as session,
+                    self._committed(session, carrying),
+                ):
                     yield session
             else:
-                async with self._writer() as session, self._committed(session):
+                async with self._writer() as session, self._committed(session, carrying):
                     yield session
         except IntegrityError as exc:
             raise WriteConflict(type(exc.orig).__name__) from exc
@@ -202,15 +209,14 @@ class Database:
         raise ValueError("tries must be at least 1")
 
     @asynccontextmanager
-    async def _committed(self, session: AsyncSession) -> AsyncIterator[None]:
+    async def _committed(self, session: AsyncSession, carrying: int) -> AsyncIterator[None]:
         """One transaction on `session`, its commit timed for the observer."""
         async with session.begin():
             yield
             # Reached only when the block ended without raising: the commit follows.
             started = time.perf_counter()
         if self._on_commit is not None:
-            # One transaction per commit today; a group-commit writer would pass more.
-            self._on_commit(1, time.perf_counter() - started)
+            self._on_commit(carrying, time.perf_counter() - started)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

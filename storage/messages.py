@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +53,32 @@ async def find_by_provider_id(
     keys = provider_lookup(vault, channel=channel, provider_id=provider_id)
     query = select(Message).where(Message.provider_key.in_(list(keys.values())))
     return (await session.execute(query)).scalars().first()
+
+
+async def by_provider_ids(
+    session: AsyncSession, *, vault: Vault, wanted: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Message]:
+    """The messages stored under these (channel, provider id) pairs, in one query."""
+    pairs: dict[bytes, tuple[str, str]] = {}
+    for channel, provider_id in wanted:
+        for key in provider_lookup(vault, channel=channel, provider_id=provider_id).values():
+            pairs[key] = (channel, provider_id)
+    if not pairs:
+        return {}
+    query = select(Message).where(Message.provider_key.in_(list(pairs)))
+    return {
+        pairs[message.provider_key]: message
+        for message in (await session.execute(query)).scalars()
+        if message.provider_key in pairs
+    }
+
+
+async def by_ids(session: AsyncSession, *, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Message]:
+    """These messages, in one query; those that no longer exist are missing."""
+    if not ids:
+        return {}
+    query = select(Message).where(Message.id.in_(list(set(ids))))
+    return {message.id: message for message in (await session.execute(query)).scalars()}
 
 
 async def add_message(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
@@ -54,6 +55,15 @@ async def lock(session: AsyncSession, *, witness_id: uuid.UUID) -> None:
     await session.execute(select(Witness.id).where(Witness.id == witness_id).with_for_update())
 
 
+async def lock_all(session: AsyncSession, *, witness_ids: Iterable[uuid.UUID]) -> None:
+    """Take several witnesses' row locks in one statement, in id order: the order every
+    batch takes them in, so two batches never hold each other's."""
+    ids = sorted(set(witness_ids))
+    if ids:
+        query = select(Witness.id).where(Witness.id.in_(ids)).order_by(Witness.id)
+        await session.execute(query.with_for_update())
+
+
 async def locked(session: AsyncSession, *, witness_id: uuid.UUID) -> Witness | None:
     """The witness, with their row lock taken."""
     return await session.get(Witness, witness_id, with_for_update=True)
@@ -84,7 +94,11 @@ async def create_witness(
 
 async def data_key_for(session: AsyncSession, *, vault: Vault, witness_id: uuid.UUID) -> DataKey:
     """The witness's unwrapped data key; KeyUnavailable once they were erased."""
-    row = await session.get(DataKeyRow, witness_id)
+    return unwrapped(await session.get(DataKeyRow, witness_id), vault=vault, witness_id=witness_id)
+
+
+def unwrapped(row: DataKeyRow | None, *, vault: Vault, witness_id: uuid.UUID) -> DataKey:
+    """The data key a stored row wraps; KeyUnavailable for no row (an erased witness)."""
     wrapped = None if row is None else WrappedKey(row.master_version, row.wrapped)
     return vault.unwrap(wrapped, witness_id)
 
