@@ -334,12 +334,16 @@ class OutboxWorker:
     async def _record_all(self, batch: Sequence[Delivered]) -> list[None]:
         """Sends finished together, recorded in one transaction (bot/batching.py)."""
         async with self._db.write(carrying=len(batch)) as session:
-            found = await messages.by_ids(session, ids=[done.message_id for done in batch])
+            ids = [done.message_id for done in batch]
             # The witnesses' rows first, as the desk takes them: everything that writes a
             # witness's messages queues on them, so no two writers lock them crosswise.
+            # Only then the messages themselves: read before the lock, a message an
+            # intake was moving to its case (sealed anew, bound to the case) would be
+            # seen as it was, and its handle sealed to the old binding, unreadable after.
             await witnesses.lock_all(
-                session, witness_ids=[message.witness_id for message in found.values()]
+                session, witness_ids=await messages.witnesses_of(session, ids=ids)
             )
+            found = await messages.by_ids(session, ids=ids)
             for done in batch:
                 await self._record(session, done, found.get(done.message_id))
         for done in batch:

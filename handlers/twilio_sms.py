@@ -17,6 +17,8 @@ Twilio's other channels, such as "whatsapp:+1...", are not set up here).
 
 from __future__ import annotations
 
+import functools
+import hmac
 import logging
 import re
 import time
@@ -24,11 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, remove_port
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels import ChannelPlugin, ChannelTraits, Plugged, Wiring
@@ -125,15 +128,24 @@ class TwilioWebhooks:
         url = self._public_url + request.url.path
         if request.url.query:
             url += "?" + request.url.query
-        # The URL `twilio configure` registers carries the retry overrides as a fragment,
-        # which never reaches us; whether Twilio signs with it or without, both are ours.
-        if not (
-            self._validator.validate(url, form, signature)
-            or self._validator.validate(f"{url}#{RETRY_OVERRIDES}", form, signature)
-        ):
+        if not self._signed(url, form, signature):
             log.warning("refused a Twilio webhook with a bad signature")
             return plain_text(403, "bad signature")
         return form
+
+    def _signed(self, url: str, form: dict[str, str], signature: str) -> bool:
+        """Whether Twilio signed this form for this URL, in any of the URL's forms Twilio
+        signs (with the port or without it, and with the retry overrides' fragment or
+        without it), as the library's `validate` accepts them. Each form is tried in turn
+        and the first match ends it: `validate` computes two signatures every time."""
+        params = _SingleValued(form)
+        expected = signature.encode("utf-8")
+        return any(
+            hmac.compare_digest(
+                self._validator.compute_signature(candidate, params).encode("utf-8"), expected
+            )
+            for candidate in _signed_urls(url)
+        )
 
     async def inbound(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -193,6 +205,29 @@ class TwilioWebhooks:
         if not known:
             log.info("status callback for a message we do not know")
         return Response(status_code=204)
+
+
+class _SingleValued(dict[str, str]):
+    """A form as the signature reads it: every field has one value (forms with repeated
+    fields are refused before this). The method is the one the library looks for first
+    (Flask's MultiDict's), so it does not fail over through two AttributeErrors a field."""
+
+    def getall(self, name: str) -> list[str]:
+        return [self[name]]
+
+
+@functools.lru_cache(maxsize=32)
+def _signed_urls(url: str) -> tuple[str, ...]:
+    """The URLs Twilio may have signed for a request to `url`, most likely first.
+
+    The URL `twilio configure` registers carries the retry overrides as a fragment, which
+    never reaches us; whether Twilio signs with it or without, both are ours.
+    """
+    candidates: list[str] = []
+    for signed in (url, f"{url}#{RETRY_OVERRIDES}"):
+        parsed = urlparse(signed)
+        candidates += [remove_port(parsed), add_port(parsed)]
+    return tuple(dict.fromkeys(candidates))
 
 
 def read_inbound(form: dict[str, str], *, account_sid: str) -> InboundSms:

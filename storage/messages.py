@@ -73,6 +73,14 @@ async def by_provider_ids(
     }
 
 
+async def witnesses_of(session: AsyncSession, *, ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Whose these messages are (the messages themselves are not loaded)."""
+    if not ids:
+        return []
+    query = select(Message.witness_id).where(Message.id.in_(list(set(ids)))).distinct()
+    return list((await session.execute(query)).scalars())
+
+
 async def by_ids(session: AsyncSession, *, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Message]:
     """These messages, in one query; those that no longer exist are missing."""
     if not ids:

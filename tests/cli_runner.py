@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -71,3 +74,60 @@ def serve_once(cwd: Path, env: dict[str, str], path: str) -> tuple[httpx.Respons
         server.terminate()
         output, _ = server.communicate(timeout=30)
     return answer, server.returncode, output
+
+
+def spawn_serve(
+    data_dir: Path, database_url: str, *, log: Path, **extra: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m bot serve` in a child process on a free port, its output into `log`."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+            env=cli_env(data_dir, database_url, **extra),
+            cwd=data_dir.parent,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return process, port
+
+
+async def wait_healthy(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    within: float = 60.0,
+) -> None:
+    """Poll `url`/healthz until it answers 200; fail with the log's end if the process dies."""
+    deadline = time.monotonic() + within
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"the server at {url} exited:\n{log.read_text()[-3000:]}")
+        try:
+            if (await client.get(url + "/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server at {url} did not become healthy")
+        await asyncio.sleep(0.1)
+
+
+def stop_all(
+    processes: Iterable[subprocess.Popen[bytes]],
+    *,
+    how: signal.Signals = signal.SIGTERM,
+    within: float = 20.0,
+) -> None:
+    """Ask every child still running to stop, all at once; kill any still there after `within`."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.send_signal(how)
+    for process in running:
+        try:
+            process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

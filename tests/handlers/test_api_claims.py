@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -27,7 +23,7 @@ from bot.app import build_services
 from storage.db import Database
 from storage.models import Case, Message, utcnow
 from storage.models import Caseworker as Account
-from tests.cli_runner import cli_env
+from tests.cli_runner import spawn_serve, stop_all, wait_healthy
 from tests.conftest import make_settings
 from tests.handlers.api_helpers import (
     Caseworker,
@@ -170,13 +166,6 @@ async def test_concurrent_claims_in_one_process_hand_out_each_case_once(
             assert (await worker.post(CLAIM)).status_code == 204
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
 async def _servers(
     count: int, *, data_dir: Path, database_url: str, client: httpx.AsyncClient
@@ -185,51 +174,14 @@ async def _servers(
     started: list[tuple[subprocess.Popen[bytes], Path, str]] = []
     try:
         for index in range(count):
-            port = _free_port()
             log = data_dir.parent / f"serve-{index}.log"
-            with log.open("wb") as output:
-                process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                    [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-                    env=cli_env(data_dir, database_url),
-                    cwd=data_dir.parent,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                )
+            process, port = spawn_serve(data_dir, database_url, log=log)
             started.append((process, log, f"http://127.0.0.1:{port}"))
         for process, log, url in started:
-            await _wait_healthy(client, url, process=process, log=log)
+            await wait_healthy(client, url, process=process, log=log)
         yield [url for _process, _log, url in started]
     finally:
-        for process, _log, _url in started:
-            process.send_signal(signal.SIGTERM)
-        for process, _log, _url in started:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-async def _wait_healthy(
-    client: httpx.AsyncClient,
-    url: str,
-    *,
-    process: subprocess.Popen[bytes],
-    log: Path,
-    within: float = 60.0,
-) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"the server at {url} exited:\n{log.read_text()[-3000:]}")
-        try:
-            if (await client.get(url + "/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the server at {url} did not become healthy")
-        await asyncio.sleep(0.1)
+        stop_all(process for process, _log, _url in started)
 
 
 @pytest.mark.postgres
