@@ -62,13 +62,13 @@ async def sender_for(fake: FakeTelegram) -> AsyncIterator[TelegramSender]:
         yield TelegramSender(bot)
 
 
-async def write(services: Services, number: int, text: str) -> None:
+async def witness_says(services: Services, number: int, said: str) -> None:
     """The witness types one message in their chat, as the Telegram edge hands it in."""
     await services.desk.receive(
         InboundMessage(
             channel="telegram",
             address=str(CHAT),
-            text=text,
+            text=said,
             provider_id=str(90_000 + number),
             handle=str(number),
         )
@@ -132,29 +132,26 @@ async def test_a_handle_recorded_while_the_case_opens_is_bound_to_the_case(
         # The intake so far, each turn's replies sent before the next answer, as in
         # service; the last turn's replies are still owed.
         for number, answer in enumerate(BEFORE_THE_CASE[:-1], start=1):
-            await write(services, number, answer)
+            await witness_says(services, number, answer)
             await deliver(worker)
-        await write(services, len(BEFORE_THE_CASE), BEFORE_THE_CASE[-1])
+        await witness_says(services, len(BEFORE_THE_CASE), BEFORE_THE_CASE[-1])
         witness_id = await witness_id_of(services)
         sent_before = len(fake.sent_messages(CHAT))
 
-        async with asyncio.TaskGroup() as tasks:
-            # The intake's transaction: the witness's lock first, as the desk takes it.
-            async with services.db.write() as intake:
-                blocker = await intake.scalar(text("SELECT pg_backend_pid()"))
-                await witnesses.lock(intake, witness_id=witness_id)
-                outbox_pass = tasks.create_task(worker.run_once())
-                # The pass sends, then waits for the witness's lock to record the sends.
-                await eventually(
-                    lambda: waiting_for_witness(services.db, blocker),
-                    within=20,
-                    what="the outbox to wait for the witness's lock",
-                )
-                key = await witnesses.data_key_for(
-                    intake, vault=services.vault, witness_id=witness_id
-                )
-                case_id = await open_case_as_the_desk_does(intake, key)
-            # Committed: the pass records the sends now.
+        # The intake's transaction (its lock first, as the desk takes it) ends, and
+        # commits, before the task group waits for the outbox's pass.
+        async with asyncio.TaskGroup() as tasks, services.db.write() as intake:
+            blocker = await intake.scalar(text("SELECT pg_backend_pid()"))
+            await witnesses.lock(intake, witness_id=witness_id)
+            outbox_pass = tasks.create_task(worker.run_once())
+            # The pass sends, then waits for the witness's lock to record the send.
+            await eventually(
+                lambda: waiting_for_witness(services.db, blocker),
+                within=20,
+                what="the outbox to wait for the witness's lock",
+            )
+            key = await witnesses.data_key_for(intake, vault=services.vault, witness_id=witness_id)
+            case_id = await open_case_as_the_desk_does(intake, key)
 
         assert outbox_pass.result() > 0
         assert len(fake.sent_messages(CHAT)) > sent_before
@@ -168,7 +165,8 @@ async def test_a_handle_recorded_while_the_case_opens_is_bound_to_the_case(
 
         assert stored and all(message.case_id == case_id for message in stored)
         outbound = [message for message in stored if message.direction == Direction.OUT]
-        assert [m.id for m in outbound if not handle_opens(m, key)] == []
+        unreadable = [m.id for m in outbound if not handle_opens(m, key)]
+        assert unreadable == [], "handles sealed to a binding the message no longer has"
         # Each handle is the Telegram message id the fake gave that message, and every
         # message the fake was sent is one of them.
         shown = {messages.open_handle(m, key): messages.open_body(m, key) for m in outbound}
