@@ -25,6 +25,10 @@ ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
 REFUSED = "refused"
 ERROR = "error"
+# A delivery report about a message the service sent, or about one it has no record of
+# (an inline reply's: its id was only ever Twilio's).
+KNOWN = "known"
+UNKNOWN = "unknown"
 # What stands for a value outside a label's fixed set.
 OTHER = "other"
 
@@ -75,6 +79,12 @@ class Metrics:
             "Time to answer a webhook request, by channel and outcome",
             by_outcome,
             buckets=LATENCY_BUCKETS,
+            registry=on,
+        )
+        self.delivery_reports = Counter(
+            "intake_delivery_reports",
+            "Providers' delivery reports by channel and outcome",
+            by_outcome,
             registry=on,
         )
         self.outbox_sent = Counter(
@@ -155,6 +165,9 @@ class Metrics:
         labels = {"channel": self._channel(channel), "outcome": outcome}
         self.webhook_requests.labels(**labels).inc()
         self.webhook_seconds.labels(**labels).observe(seconds)
+
+    def delivery_report(self, channel: str, *, outcome: str) -> None:
+        self.delivery_reports.labels(channel=self._channel(channel), outcome=outcome).inc()
 
     def sent(self, channel: str) -> None:
         self.outbox_sent.labels(channel=self._channel(channel)).inc()

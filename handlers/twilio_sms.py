@@ -38,7 +38,7 @@ from bot.channels import ChannelPlugin, ChannelTraits, Plugged, Wiring
 from bot.delivery import DeliveryReports, StatusReport
 from bot.desk import InboundMessage
 from bot.intake import messages
-from bot.metrics import ACCEPTED, DUPLICATE, ERROR, REFUSED, Metrics
+from bot.metrics import ACCEPTED, DUPLICATE, ERROR, KNOWN, REFUSED, UNKNOWN, Metrics
 from handlers.forms import BadForm, plain_text, read_form
 from handlers.twilio_client import OPTED_OUT_CODE
 from storage.models import utcnow
@@ -180,18 +180,27 @@ class TwilioWebhooks:
         return twiml, DUPLICATE if receipt.duplicate else ACCEPTED
 
     async def status(self, request: Request) -> Response:
+        outcome = ERROR
+        try:
+            response, outcome = await self._status(request)
+        finally:
+            self._metrics.delivery_report(SMS, outcome=outcome)
+        return response
+
+    async def _status(self, request: Request) -> tuple[Response, str]:
+        """The answer to a delivery report, and how it ended (known, unknown, refused)."""
         form = await self._signed_form(request)
         if isinstance(form, Response):
-            return form
+            return form, REFUSED
         try:
             _check_account(form, account_sid=self._account_sid)
             message_sid = _message_sid(form)
         except BadTwilioForm as exc:
             log.warning("refused a signed Twilio status callback: %s", exc)
-            return plain_text(400, str(exc))
+            return plain_text(400, str(exc)), REFUSED
         status = form.get("MessageStatus") or form.get("SmsStatus") or ""
         if not status:
-            return plain_text(400, "MessageStatus is required")
+            return plain_text(400, "MessageStatus is required"), REFUSED
         known = await self._reports.record(
             StatusReport(
                 channel=SMS,
@@ -204,7 +213,7 @@ class TwilioWebhooks:
         )
         if not known:
             log.info("status callback for a message we do not know")
-        return Response(status_code=204)
+        return Response(status_code=204), KNOWN if known else UNKNOWN
 
 
 class _SingleValued(dict[str, str]):

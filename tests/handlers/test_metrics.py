@@ -13,11 +13,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import build_services, build_web_app
-from handlers.twilio_sms import SMS_PATH
+from handlers.twilio_sms import SMS_PATH, STATUS_PATH
 from tests.clock import ManualClock
 from tests.conftest import make_settings
 from tests.fakes.telegram import FakeTelegram, text_update
-from tests.fakes.twilio import FakeTwilio, inbound_sms_form
+from tests.fakes.twilio import FakeTwilio, inbound_sms_form, new_sid, status_callback_form
 from tests.handlers.api_helpers import make_caseworker, sign_in
 from tests.handlers.sms_helpers import WITNESS, Phone
 from tests.handlers.telegram_helpers import (
@@ -103,6 +103,7 @@ async def both_channels(
 
 WEBHOOKS = "intake_webhook_requests_total"
 LATENCY = "intake_webhook_seconds_count"
+REPORTS = "intake_delivery_reports_total"
 STORY = "someone keeps driving past my house"
 
 
@@ -126,6 +127,12 @@ async def test_series_move_under_a_short_load_and_name_no_one(tmp_path, database
         )
         forged = await phone.post(SMS_PATH, form, signature="not-the-signature")
         assert forged.status_code == 403
+        # Delivery reports: one for an inline reply (only Twilio had its id), one forged.
+        report = status_callback_form(
+            new_sid(), "delivered", to=WITNESS, account_sid=phone.twilio.account_sid
+        )
+        assert (await phone.post(STATUS_PATH, report)).status_code == 204
+        assert (await phone.post(STATUS_PATH, report, signature="forged")).status_code == 403
         # A Telegram witness writes, and one delivery comes without the secret.
         update = text_update(next_update_id(), WITNESS_CHAT, "hello there", language_code="en")
         await user.deliver(update)
@@ -138,6 +145,12 @@ async def test_series_move_under_a_short_load_and_name_no_one(tmp_path, database
         caseworker = await sign_in(client, live.base_url, "maria")
         claimed = await caseworker.post("/api/v1/queues/relocation/claim")
         assert claimed.status_code == 200, claimed.text
+        # The claim's notice went out through the outbox: its report is about a message
+        # the service knows.
+        notice = await eventually(
+            lambda: [sms for sms in phone.twilio.sent if sms.to == WITNESS], what="the notice"
+        )
+        assert await phone.status(notice[0].sid, "delivered") == 204
         after = await scrape(client, live)
 
     def grew(name: str, **labels: str) -> float:
@@ -153,6 +166,9 @@ async def test_series_move_under_a_short_load_and_name_no_one(tmp_path, database
     assert grew(LATENCY, channel="telegram", outcome="accepted") == 1
     assert grew(WEBHOOKS, channel="telegram", outcome="refused") == 1
     assert after.value("intake_webhook_seconds_sum", channel="sms", outcome="accepted") > 0
+    assert grew(REPORTS, channel="sms", outcome="unknown") == 1
+    assert grew(REPORTS, channel="sms", outcome="refused") == 1
+    assert grew(REPORTS, channel="sms", outcome="known") == 1
 
     # The Telegram witness's replies went out through the outbox; nothing is owed now.
     assert grew("intake_outbox_sent_total", channel="telegram") >= 1
