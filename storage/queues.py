@@ -73,28 +73,19 @@ async def claim_next(
 
     Two statements: the claim returns the whole case row, and one more loads its witness
     and their data key into the session, where the notice to the witness and the case's
-    detail find them.
+    detail find them. On PostgreSQL, one more when every waiting case was locked.
     """
-    now = utcnow()
-    pick = (
-        select(Case.id)
-        .where(Case.queue == queue, Case.status == CaseStatus.WAITING, Case.language.in_(languages))
-        .order_by(Case.priority_rank, Case.created_at)
-        .limit(1)
+    postgres = (await session.connection()).dialect.name == "postgresql"
+    case = await _claim_first(
+        session, queue=queue, languages=languages, caseworker_id=caseworker_id, skip=postgres
     )
-    if (await session.connection()).dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    case = (
-        await session.execute(
-            update(Case)
-            .where(Case.id == pick.scalar_subquery(), Case.status == CaseStatus.WAITING)
-            .values(
-                status=CaseStatus.CLAIMED, assigned_to=caseworker_id, claimed_at=now, touched_at=now
-            )
-            .returning(Case)
-            .execution_options(synchronize_session=False, populate_existing=True)
+    if case is None and postgres:
+        # Every waiting case in reach was locked: an intake writing to it, or another
+        # claim. Wait for the first rather than say that none waits; if another claim
+        # took it meanwhile, nothing is claimed and the caller hears so.
+        case = await _claim_first(
+            session, queue=queue, languages=languages, caseworker_id=caseworker_id, skip=False
         )
-    ).scalar_one_or_none()
     if case is None:
         return None
     if case.witness_id is None:
@@ -111,6 +102,39 @@ async def claim_next(
         return Claimed(case=case, witness=None, data_key=None)
     witness, data_key = found
     return Claimed(case=case, witness=witness, data_key=data_key)
+
+
+async def _claim_first(
+    session: AsyncSession,
+    *,
+    queue: str,
+    languages: list[str],
+    caseworker_id: uuid.UUID,
+    skip: bool,
+) -> Case | None:
+    """One UPDATE ... RETURNING claiming the most urgent, then oldest, waiting case; on
+    PostgreSQL its row is locked first, passing over rows others hold if `skip`."""
+    now = utcnow()
+    pick = (
+        select(Case.id)
+        .where(Case.queue == queue, Case.status == CaseStatus.WAITING, Case.language.in_(languages))
+        .order_by(Case.priority_rank, Case.created_at)
+        .limit(1)
+    )
+    if (await session.connection()).dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=skip)
+    claimed: Case | None = (
+        await session.execute(
+            update(Case)
+            .where(Case.id == pick.scalar_subquery(), Case.status == CaseStatus.WAITING)
+            .values(
+                status=CaseStatus.CLAIMED, assigned_to=caseworker_id, claimed_at=now, touched_at=now
+            )
+            .returning(Case)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    return claimed
 
 
 async def return_stale(session: AsyncSession, *, untouched_since: datetime) -> list[uuid.UUID]:
