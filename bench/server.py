@@ -29,13 +29,11 @@ from sqlalchemy.engine import make_url
 
 from bench.forms import ACCOUNT_SID, SERVICE_NUMBER, Twilio
 from bench.pinning import SERVER_CORE, pinned
+from bench.provider import AcceptingProvider
 from storage.db import Database
 from storage.keyring import encode_key, generate_key
 
 PUBLIC_URL = "https://intake.example.org"
-# Nothing is sent through Twilio's REST API here: replies ride in the TwiML, and what the
-# outbox owes (deleting Twilio's copies, claim notices) fails at once on the discard port.
-TWILIO_API_BASE = "http://127.0.0.1:9"
 START_SECONDS = 90
 
 
@@ -145,6 +143,9 @@ class Service:
         self.log_path = folder / "server.log"
         self.master_key = encode_key(generate_key())
         self._process: subprocess.Popen[bytes] | None = None
+        # Replies ride in the TwiML; what the outbox owes (claim notices, staff alerts,
+        # deletes of Twilio's copies) is accepted by a stub of Twilio's API.
+        self.provider = AcceptingProvider()
 
     def env(self) -> dict[str, str]:
         # The developer's own settings (and .env: the cwd is the bench folder) stay out.
@@ -162,7 +163,7 @@ class Service:
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": self.twilio.auth_token,
             "TWILIO_PHONE_NUMBER": SERVICE_NUMBER,
-            "TWILIO_API_BASE": TWILIO_API_BASE,
+            "TWILIO_API_BASE": self.provider.url,
             # Simulated witnesses answer faster than anyone types: without this, answers
             # seconds apart would be read as one answer in several texts, not as the next.
             "INTAKE_BURST_SECONDS": "0",
@@ -185,6 +186,7 @@ class Service:
         return done.stdout
 
     def start(self) -> None:
+        self.provider.__enter__()
         (self.folder / "data").mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -256,14 +258,17 @@ class Service:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
         try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=10)
+            if self._process is None or self._process.poll() is not None:
+                return
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+        finally:
+            self.provider.__exit__(None, None, None)
 
     def __enter__(self) -> Service:
         self.start()

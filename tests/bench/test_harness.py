@@ -1,5 +1,6 @@
 """The benchmark's pure helpers: signed forms the service would accept, in the right order,
-and the report's reading of wrk and its marks. No server, no clock."""
+and the report's reading of wrk and its marks, and the stub of Twilio's API the bench's
+service sends to. No service, no clock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from bench.forms import (
     ACCOUNT_SID,
+    SERVICE_NUMBER,
     Twilio,
     message_sid,
     round_robin,
@@ -17,8 +19,11 @@ from bench.forms import (
     write_requests,
 )
 from bench.load import parse
+from bench.provider import AcceptingProvider
 from bench.report import CLAIM_P99, RATIO, Cell, mark
 from bench.stats import percentile, slope
+from bot.outbox import Outgoing
+from handlers.twilio_client import TwilioSender
 from handlers.twilio_sms import read_inbound
 
 TWILIO = Twilio(auth_token="test-token-0123456789abcdef", public_url="https://intake.example.org")
@@ -88,3 +93,24 @@ def test_statistics() -> None:
     assert percentile([5, 1, 4, 2, 3], 50) == 3
     assert percentile(list(range(1, 101)), 99) == 99
     assert slope([(0, 10.0), (10, 30.0), (20, 50.0)]) == 2.0
+
+
+async def test_the_stub_provider_accepts_what_the_services_twilio_client_sends() -> None:
+    # The bench's service sends claim notices and deletes through the real client: each
+    # must be one request answered as Twilio answers, not a failure retried all run long.
+    with AcceptingProvider() as provider:
+        sender = TwilioSender(
+            account_sid=ACCOUNT_SID,
+            auth_token=TWILIO.auth_token,
+            from_number=SERVICE_NUMBER,
+            api_base=provider.url,
+            status_callback=None,
+        )
+        try:
+            first = await sender.send(Outgoing(channel="sms", address="+15550100001", text="hi"))
+            second = await sender.send(Outgoing(channel="sms", address="+15550100002", text="hi"))
+            await sender.forget(str(first.provider_id))
+        finally:
+            await sender.close()
+    assert first.provider_id != second.provider_id
+    assert str(first.provider_id).startswith("SM") and len(str(first.provider_id)) == 34
