@@ -5,7 +5,7 @@ one, each message costs five round trips before the engine runs; here the whole 
 reads the provider ids already seen, the witnesses, their data keys, conversations and
 cases with one IN query each. The rows belong to the session like any others, so what
 the desk changes on them is written at the batch's single flush, and on PostgreSQL the
-witnesses are locked, as `find_witness` locks them one at a time.
+witnesses and then their cases are locked, in id order.
 
 A `Known` answers only for the messages it was gathered for; anything else it is asked
 is a programming error, not a miss.
@@ -109,7 +109,15 @@ async def gather(session: AsyncSession, *, vault: Vault, wanted: Sequence[Wanted
         data_keys = {row.witness_id: row for row in keys.scalars()}
         rows = await session.execute(select(Conversation).where(Conversation.witness_id.in_(ids)))
         conversations = {row.witness_id: row for row in rows.scalars()}
-        theirs = select(Case).where(Case.witness_id.in_(ids), Case.reference.is_not(None))
+        # Locked too (after the witnesses, in id order): a caseworker's change to a case
+        # waits for the batch, and the batch reads the case as it is, never a status a
+        # close has just changed (a message to a closed case must reopen it).
+        theirs = (
+            select(Case)
+            .where(Case.witness_id.in_(ids), Case.reference.is_not(None))
+            .order_by(Case.id)
+            .with_for_update()
+        )
         for case in (await session.execute(theirs)).scalars():
             if case.witness_id is not None and case.reference is not None:
                 cases[(case.witness_id, case.reference)] = case

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy import text
 
 from bot.app import CHANNELS, Services, build_services, build_web_app
 from bot.channels import ChannelPlugin
 from storage import outbox
+from storage.db import Database
 from storage.models import utcnow
 from tests.conftest import make_settings
 
@@ -107,3 +109,15 @@ async def finish_outbox(live: LiveService) -> None:
             return await outbox.busy(session, now=services.clock()) == 0
 
     await eventually(settled, what="the outbox to finish what is due")
+
+
+async def waiting_on_a_lock(db: Database) -> bool:
+    """Whether some session of this PostgreSQL database waits for a lock right now."""
+    async with db.read() as session:
+        waiting = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)

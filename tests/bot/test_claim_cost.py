@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from bot.accounts import Actor, NotSignedIn
 from bot.app import Services
@@ -16,7 +16,7 @@ from storage import caseworkers
 from storage.models import Case, Caseworker, OutboxItem, utcnow
 from tests.bot.test_case_list_queries import counted
 from tests.handlers.api_helpers import make_caseworker, seed_cases
-from tests.live import eventually
+from tests.live import eventually, waiting_on_a_lock
 
 # Checking the bearer token: one statement. Claiming, with the witness told through the
 # outbox and the case's detail: the claim, its witness and data key, the audit row, the
@@ -139,18 +139,7 @@ async def test_a_case_an_intake_holds_is_waited_for_not_reported_missing(
     async with services.db.write() as intake:
         await intake.execute(select(Case.id).where(Case.reference == seeded).with_for_update())
         claiming = asyncio.ensure_future(services.casework.claim(actor, "relocation"))
-        await eventually(lambda: waiting_on_a_lock(services), what="the claim to wait")
+        await eventually(lambda: waiting_on_a_lock(services.db), what="the claim to wait")
         assert not claiming.done()
     view = await claiming
     assert view is not None and view.ref == seeded
-
-
-async def waiting_on_a_lock(services: Services) -> bool:
-    async with services.db.read() as session:
-        waiting = await session.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    return bool(waiting)

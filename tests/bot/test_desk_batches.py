@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import Services
 from bot.desk import InboundMessage, Receipt
-from storage.models import Case, Message, Witness
+from storage import cases
+from storage.models import AuditEvent, Case, Message, Witness, utcnow
+from storage.states import Action, CaseStatus
 from tests.intake_scripts import ENGLISH_MOVE, REFERENCE
+from tests.live import eventually, waiting_on_a_lock
 
 SOLO = "+15550140000"
 
@@ -90,3 +94,41 @@ async def test_a_delivery_repeated_at_once_is_stored_once(services: Services) ->
             select(func.count()).select_from(Message).where(Message.direction == "in")
         )
     assert inbound == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+async def test_a_message_to_a_case_being_closed_waits_and_reopens_it(services: Services) -> None:
+    # A caseworker closes the case while the witness writes again. The batch locks the
+    # witness's case, so it waits for the close and then reads the case as closed: the
+    # message reopens it rather than landing unseen in a closed case.
+    await walk(services, ENGLISH_MOVE, SOLO)
+    (case,) = await cases_of(services)
+    async with services.db.write() as closing:
+        locked = await cases.by_reference(closing, reference=case.reference, lock=True)
+        assert locked is not None
+        cases.close(locked, key=None, outcome="moved", now=utcnow())
+        await closing.flush()
+        writing = asyncio.ensure_future(say(services, "they came back tonight", SOLO))
+        await eventually(lambda: waiting_on_a_lock(services.db), what="the batch to wait")
+        assert not writing.done()
+    await writing
+    (after,) = await cases_of(services)
+    assert after.status == CaseStatus.WAITING
+    async with services.db.read() as session:
+        reopened = await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.case_id == case.id, AuditEvent.action == Action.REOPENED)
+        )
+    assert reopened == 1
+
+
+async def walk(services: Services, script: list[str], address: str) -> None:
+    for answer in script:
+        await say(services, answer, address)
+
+
+async def cases_of(services: Services) -> list[Case]:
+    async with services.db.read() as session:
+        return list((await session.execute(select(Case))).scalars())
