@@ -68,6 +68,8 @@ class GroupCommit(Generic[J, R]):
         # The last job of each key still unfinished: the next one of that key waits for it.
         self._tails: dict[Hashable, _Pending[J, R]] = {}
         self._writer: asyncio.Task[None] | None = None
+        # Finishing jobs cancelled while they waited their turn (held until it came).
+        self._later: set[asyncio.Task[None]] = set()
 
     async def submit(self, job: J) -> R:
         """Do `job` in the next batch that may take it; its result, once committed."""
@@ -82,14 +84,26 @@ class GroupCommit(Generic[J, R]):
             if before is not None:
                 await before.finished.wait()
         except BaseException:
-            # Cancelled before it was queued: it never runs, and the next may go.
-            self._finish(pending)
+            # Cancelled before it was queued: it never runs. The next of its key may go
+            # only once the one before it has finished, never beside it in a batch.
+            if before is None or before.finished.is_set():
+                self._finish(pending)
+            else:
+                later = loop.create_task(self._finish_after(before, pending))
+                self._later.add(later)
+                later.add_done_callback(self._later.discard)
             raise
         self._queue.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._write())
         # The job runs to its end even if this caller stops waiting (a client hung up).
         return await asyncio.shield(pending.answer)
+
+    async def _finish_after(self, before: _Pending[J, R], pending: _Pending[J, R]) -> None:
+        try:
+            await before.finished.wait()
+        finally:
+            self._finish(pending)
 
     def _finish(self, pending: _Pending[J, R]) -> None:
         pending.finished.set()
@@ -106,14 +120,19 @@ class GroupCommit(Generic[J, R]):
                 await self._settle(batch)
                 for pending in batch:
                     self._finish(pending)
-        except asyncio.CancelledError:
-            # The service is stopping: whoever still waits hears so rather than hanging.
+        except BaseException as exc:
+            # The service is stopping (or the writer itself failed): whoever still waits
+            # hears so rather than hanging, and no witness is left queued behind them.
+            failure = exc if isinstance(exc, Exception) else ShuttingDown()
             for pending in [*batch, *self._queue]:
                 if not pending.answer.done():
-                    pending.answer.set_exception(ShuttingDown())
+                    pending.answer.set_exception(failure)
                 self._finish(pending)
             self._queue.clear()
-            raise
+            if not isinstance(exc, Exception):
+                raise
+            # Everyone held has the error; the next submit starts a new writer.
+            log.error("the group commit writer failed (%s)", type(exc).__name__)
 
     async def _settle(self, batch: list[_Pending[J, R]]) -> None:
         self._on_batch(len(batch))

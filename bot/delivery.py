@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.batching import GroupCommit
-from storage import messages, outbox
+from storage import messages, outbox, witnesses
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Message
@@ -83,6 +83,12 @@ class DeliveryReports:
                 session,
                 vault=self._vault,
                 wanted=[(report.channel, report.provider_id) for report in reports],
+            )
+            # The witnesses' rows first, in id order, as every writer of their messages
+            # takes them: an opt-out below updates a witness while the desk may be
+            # moving the same witness's messages to their case.
+            await witnesses.lock_all(
+                session, witness_ids=[message.witness_id for message in sent.values()]
             )
             return [
                 await self._apply(session, report, sent.get((report.channel, report.provider_id)))

@@ -82,11 +82,6 @@ async def gather(session: AsyncSession, *, vault: Vault, wanted: Sequence[Wanted
             providers[(item.channel, item.provider_id)] = list(
                 vault.pseudonym_candidates(provider, purpose=PROVIDER_PURPOSE).values()
             )
-    seen: set[bytes] = set()
-    provider_keys = [key for keys in providers.values() for key in keys]
-    if provider_keys:
-        repeats = select(Message.provider_key).where(Message.provider_key.in_(provider_keys))
-        seen = {key for key in (await session.execute(repeats)).scalars() if key is not None}
     lookup_keys = [key for keys in lookups.values() for key in keys]
     found = (
         select(Witness)
@@ -99,6 +94,13 @@ async def gather(session: AsyncSession, *, vault: Vault, wanted: Sequence[Wanted
         for witness in (await session.execute(found)).scalars()
         if witness.lookup_key is not None
     }
+    # After the witnesses' locks: a delivery another process stored while this batch
+    # waited for them is seen here, not found at the flush as a duplicate key.
+    seen: set[bytes] = set()
+    provider_keys = [key for keys in providers.values() for key in keys]
+    if provider_keys:
+        repeats = select(Message.provider_key).where(Message.provider_key.in_(provider_keys))
+        seen = {key for key in (await session.execute(repeats)).scalars() if key is not None}
     ids = [witness.id for witness in witnesses.values()]
     conversations: dict[uuid.UUID, Conversation] = {}
     data_keys: dict[uuid.UUID, DataKeyRow] = {}

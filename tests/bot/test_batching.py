@@ -165,3 +165,44 @@ async def test_jobs_still_queued_when_the_writer_stops_hear_so() -> None:
     for caller in (running, queued):
         with pytest.raises(ShuttingDown):
             await caller
+
+
+async def test_a_job_cancelled_while_waiting_never_lets_the_next_overtake_the_first() -> None:
+    # The writer is busy with another key; one witness has three jobs lined up. The middle
+    # one is cancelled: the third must still wait for the first, never share its batch.
+    ledger = Ledger()
+    group = ledger.group()
+    busy = await holding_a_first_batch(ledger, group)
+    first = asyncio.ensure_future(group.submit(("w", 1)))
+    second = asyncio.ensure_future(group.submit(("w", 2)))
+    third = asyncio.ensure_future(group.submit(("w", 3)))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    second.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    ledger.commit.set()
+    assert (await busy, await first, await third) == ("a1", "w1", "w3")
+    for batch in ledger.batches:
+        keys = [key for key, _ in batch]
+        assert len(keys) == len(set(keys)), f"two jobs of one key shared {batch}"
+    assert [job for job in ledger.written if job[0] == "w"] == [("w", 1), ("w", 3)]
+
+
+async def test_a_writer_that_fails_answers_everyone_it_held() -> None:
+    # A run_batch answering the wrong number of results is a bug in the caller's code:
+    # every job of that batch hears the error instead of waiting forever.
+    async def short(jobs: Sequence[Job]) -> list[str]:
+        return []
+
+    async def alone(job: Job) -> str:
+        return "alone"
+
+    group: GroupCommit[Job, str] = GroupCommit(run_batch=short, run_one=alone, key=lambda j: j[0])
+    results = await asyncio.gather(
+        *(group.submit((f"w{n}", 1)) for n in range(3)), return_exceptions=True
+    )
+    assert [type(result).__name__ for result in results] == ["ValueError"] * 3
+    # The writer starts again for whoever comes next.
+    with pytest.raises(ValueError):
+        await group.submit(("w0", 2))
