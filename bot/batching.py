@@ -11,7 +11,8 @@ is finished, so it sees what the first wrote.
 
 If a batch fails as a whole (one job raised, a unique key collided with another process,
 the commit failed), nothing of it was written, and every job in it is run again on its
-own with `run_one`, so one bad job costs the others time, never their answer.
+own (with `run_one`, by default a batch of one), so one bad job costs the others
+time, never their answer.
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ class GroupCommit(Generic[J, R]):
         self,
         *,
         run_batch: Callable[[Sequence[J]], Awaitable[Sequence[R]]],
-        run_one: Callable[[J], Awaitable[R]],
+        run_one: Callable[[J], Awaitable[R]] | None = None,
         key: Callable[[J], Hashable],
         max_batch: int = MAX_BATCH,
         on_batch: Callable[[int], None] = lambda _size: None,
     ) -> None:
         self._run_batch = run_batch
-        self._run_one = run_one
+        self._run_one = run_one or self._batch_of_one
         self._key = key
         self._max_batch = max_batch
         self._on_batch = on_batch
@@ -148,6 +149,10 @@ class GroupCommit(Generic[J, R]):
         for pending, result in zip(batch, results, strict=True):
             if not pending.answer.done():
                 pending.answer.set_result(result)
+
+    async def _batch_of_one(self, job: J) -> R:
+        (result,) = await self._run_batch([job])
+        return result
 
     async def _alone(self, pending: _Pending[J, R]) -> None:
         try:

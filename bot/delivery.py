@@ -61,7 +61,6 @@ class DeliveryReports:
         self._vault = vault
         self._batches: GroupCommit[StatusReport, bool] = GroupCommit(
             run_batch=self._record_all,
-            run_one=self._record_one,
             key=lambda report: (report.channel, report.provider_id),
         )
 
@@ -72,10 +71,6 @@ class DeliveryReports:
         forward.
         """
         return await self._batches.submit(report)
-
-    async def _record_one(self, report: StatusReport) -> bool:
-        (known,) = await self._record_all([report])
-        return known
 
     async def _record_all(self, reports: Sequence[StatusReport]) -> list[bool]:
         async with self._db.write(carrying=len(reports)) as session:

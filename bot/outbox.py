@@ -234,7 +234,7 @@ class OutboxWorker:
         self._idle = idle_seconds
         self._doorbell = doorbell or Doorbell()
         self._records: GroupCommit[Delivered, None] = GroupCommit(
-            run_batch=self._record_all, run_one=self._record_one, key=lambda done: done.item_id
+            run_batch=self._record_all, key=lambda done: done.item_id
         )
 
     async def run(self) -> None:
@@ -327,9 +327,6 @@ class OutboxWorker:
                     "outbox item %s: recording conflicted (%s), try %d", done.item_id, exc, attempt
                 )
         log.warning("outbox item %s: sent, but not recorded; its lease will expire", done.item_id)
-
-    async def _record_one(self, done: Delivered) -> None:
-        await self._record_all([done])
 
     async def _record_all(self, batch: Sequence[Delivered]) -> list[None]:
         """Sends finished together, recorded in one transaction (bot/batching.py)."""
